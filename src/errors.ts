@@ -1,0 +1,264 @@
+/**
+ * The one error hierarchy of tufota.
+ *
+ * Every error thrown on purpose by the library is a {@link TufError} with a stable `code`
+ * (`ERR_TUF_*`) that programs and tests match on, a `name` equal to the class name, optional
+ * structured fields, and the underlying `cause` where there is one. Messages name what was
+ * checked, what was expected and what was found, so a person can act on them.
+ *
+ * Branches:
+ * - {@link FormatError}: bytes or values that do not have the required shape (bad JSON, wrong
+ *   field type, unsafe target path). Like Python's `ValueError`.
+ * - {@link RepositoryError}: metadata that is well formed but must not be trusted (bad signature,
+ *   rollback, expiry, hash mismatch). A client stops the update on these.
+ * - {@link DownloadError}: the transport failed (not found, too large, too slow, HTTP error).
+ * - {@link StorageError}, {@link SlotError}: local persistence and boot-slot adapters failed.
+ * - {@link InvalidStateError}: the API was used in the wrong order. Never swallowed as bad
+ *   metadata.
+ *
+ * @module
+ */
+
+/** Fields every error may carry; subclasses narrow what they fill in. */
+export interface TufErrorOptions {
+  /** The error that caused this one. */
+  cause?: unknown;
+}
+
+/**
+ * Base of every error tufota throws on purpose.
+ *
+ * @example
+ * ```ts
+ * import { TufError } from 'tufota/errors';
+ * try { await updater.refresh(); } catch (e) {
+ *   if (e instanceof TufError) console.error(e.code, e.message);
+ * }
+ * ```
+ */
+export class TufError extends Error {
+  /** A stable machine-readable code, e.g. `ERR_TUF_EXPIRED`. */
+  readonly code: string;
+
+  constructor(message: string, options: TufErrorOptions = {}, code = 'ERR_TUF') {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Format errors: the shape of the input is wrong.
+
+/** Input does not have the shape the TUF specification requires. */
+export class FormatError extends TufError {
+  /** Where in the document the problem is, as a JSON-path-like string (`signed.version`). */
+  readonly path: string | undefined;
+  constructor(message: string, options: TufErrorOptions & { path?: string } = {}, code = 'ERR_TUF_FORMAT') {
+    super(message, options, code);
+    this.path = options.path;
+  }
+}
+
+/** A value cannot be encoded as (or parsed from) canonical JSON: floats, `-0`, lone surrogates… */
+export class CanonicalJsonError extends FormatError {
+  constructor(message: string, options: TufErrorOptions & { path?: string } = {}) {
+    super(message, options, 'ERR_TUF_CANONICAL_JSON');
+  }
+}
+
+/** A target path or role name could walk out of a directory or is otherwise unsafe. */
+export class UnsafePathError extends FormatError {
+  constructor(message: string, options: TufErrorOptions & { path?: string } = {}) {
+    super(message, options, 'ERR_TUF_UNSAFE_PATH');
+  }
+}
+
+/** A key type, scheme or hash algorithm that tufota does not implement. */
+export class UnsupportedAlgorithmError extends FormatError {
+  constructor(message: string, options: TufErrorOptions & { path?: string } = {}) {
+    super(message, options, 'ERR_TUF_UNSUPPORTED_ALGORITHM');
+  }
+}
+
+/** A private key file is malformed, encrypted with another password, or of an unknown type. */
+export class KeyFileError extends TufError {
+  constructor(message: string, options: TufErrorOptions = {}) {
+    super(message, options, 'ERR_TUF_KEY_FILE');
+  }
+}
+
+/** A signer (in-memory, file, external command, HSM) failed to produce a signature. */
+export class SignerError extends TufError {
+  constructor(message: string, options: TufErrorOptions = {}) {
+    super(message, options, 'ERR_TUF_SIGNER');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Repository errors: well-formed metadata that must not be trusted.
+
+/** Metadata from the repository must not be trusted; the update stops. */
+export class RepositoryError extends TufError {
+  /** The role the metadata is for, where known. */
+  readonly role: string | undefined;
+  constructor(message: string, options: TufErrorOptions & { role?: string } = {}, code = 'ERR_TUF_REPOSITORY') {
+    super(message, options, code);
+    this.role = options.role;
+  }
+}
+
+/** Fewer than a threshold of distinct trusted keys signed the metadata. */
+export class UnsignedMetadataError extends RepositoryError {
+  constructor(message: string, options: TufErrorOptions & { role?: string } = {}) {
+    super(message, options, 'ERR_TUF_UNSIGNED');
+  }
+}
+
+/** A version is not the one required (lower than trusted, not N+1, not what the snapshot lists). */
+export class BadVersionNumberError extends RepositoryError {
+  constructor(message: string, options: TufErrorOptions & { role?: string } = {}, code = 'ERR_TUF_BAD_VERSION') {
+    super(message, options, code);
+  }
+}
+
+/** A new timestamp has the same version as the trusted one: keep the trusted one and stop. */
+export class EqualVersionNumberError extends BadVersionNumberError {
+  constructor(message: string, options: TufErrorOptions & { role?: string } = {}) {
+    super(message, options, 'ERR_TUF_EQUAL_VERSION');
+  }
+}
+
+/** Metadata expired before the reference time of this refresh (freeze attack protection). */
+export class ExpiredMetadataError extends RepositoryError {
+  constructor(message: string, options: TufErrorOptions & { role?: string } = {}) {
+    super(message, options, 'ERR_TUF_EXPIRED');
+  }
+}
+
+/** Bytes do not have the length or hashes that trusted metadata lists for them. */
+export class LengthOrHashMismatchError extends RepositoryError {
+  constructor(message: string, options: TufErrorOptions & { role?: string } = {}) {
+    super(message, options, 'ERR_TUF_LENGTH_OR_HASH_MISMATCH');
+  }
+}
+
+/** No trusted targets role vouches for the requested target path. */
+export class TargetNotFoundError extends RepositoryError {
+  constructor(message: string, options: TufErrorOptions & { role?: string } = {}) {
+    super(message, options, 'ERR_TUF_TARGET_NOT_FOUND');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Download errors: the transport failed.
+
+/** Fields of a download error. */
+export interface DownloadErrorOptions extends TufErrorOptions {
+  /** The URL (or file path) that was being fetched. */
+  url?: string;
+}
+
+/** Fetching bytes failed. Carries the URL. */
+export class DownloadError extends TufError {
+  readonly url: string | undefined;
+  constructor(message: string, options: DownloadErrorOptions = {}, code = 'ERR_TUF_DOWNLOAD') {
+    super(message, options, code);
+    this.url = options.url;
+  }
+}
+
+/** The resource does not exist (HTTP 403/404/410, `ENOENT`). Ends the root rotation loop. */
+export class NotFoundError extends DownloadError {
+  constructor(message: string, options: DownloadErrorOptions = {}) {
+    super(message, options, 'ERR_TUF_NOT_FOUND');
+  }
+}
+
+/** The server sent more bytes than the cap allows (endless-data attack). */
+export class DownloadLengthError extends DownloadError {
+  readonly maxLength: number | undefined;
+  constructor(message: string, options: DownloadErrorOptions & { maxLength?: number } = {}) {
+    super(message, options, 'ERR_TUF_DOWNLOAD_TOO_LARGE');
+    this.maxLength = options.maxLength;
+  }
+}
+
+/** The server answered with an HTTP status that is neither success nor "not found". */
+export class DownloadHttpError extends DownloadError {
+  readonly statusCode: number;
+  constructor(message: string, options: DownloadErrorOptions & { statusCode: number }) {
+    super(message, options, 'ERR_TUF_DOWNLOAD_HTTP');
+    this.statusCode = options.statusCode;
+  }
+}
+
+/** The transfer was too slow or stalled (slow-retrieval attack). */
+export class SlowRetrievalError extends DownloadError {
+  constructor(message: string, options: DownloadErrorOptions = {}) {
+    super(message, options, 'ERR_TUF_SLOW_RETRIEVAL');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Local errors.
+
+/** Reading or writing local state (metadata cache, journal, repository files) failed. */
+export class StorageError extends TufError {
+  readonly filePath: string | undefined;
+  constructor(message: string, options: TufErrorOptions & { filePath?: string } = {}) {
+    super(message, options, 'ERR_TUF_STORAGE');
+    this.filePath = options.filePath;
+  }
+}
+
+/** A boot-slot operation failed (bootloader tool error, bad environment, wrong slot). */
+export class SlotError extends TufError {
+  constructor(message: string, options: TufErrorOptions = {}, code = 'ERR_TUF_SLOT') {
+    super(message, options, code);
+  }
+}
+
+/** An update is refused by device policy before any byte is written. */
+export class PolicyError extends TufError {
+  constructor(message: string, options: TufErrorOptions = {}, code = 'ERR_TUF_POLICY') {
+    super(message, options, code);
+  }
+}
+
+/** The target is not built for this device's hardware id. */
+export class IncompatibleTargetError extends PolicyError {
+  constructor(message: string, options: TufErrorOptions = {}) {
+    super(message, options, 'ERR_TUF_INCOMPATIBLE_TARGET');
+  }
+}
+
+/** The target's version or release counter is below the device's anti-rollback floor. */
+export class DowngradeError extends PolicyError {
+  constructor(message: string, options: TufErrorOptions = {}) {
+    super(message, options, 'ERR_TUF_DOWNGRADE');
+  }
+}
+
+/** A health check failed or timed out after booting a new slot. */
+export class HealthCheckError extends TufError {
+  readonly check: string | undefined;
+  constructor(message: string, options: TufErrorOptions & { check?: string } = {}) {
+    super(message, options, 'ERR_TUF_HEALTH_CHECK');
+    this.check = options.check;
+  }
+}
+
+/** The API was used in the wrong order or with arguments that contradict its state. */
+export class InvalidStateError extends TufError {
+  constructor(message: string, options: TufErrorOptions = {}) {
+    super(message, options, 'ERR_TUF_INVALID_STATE');
+  }
+}
+
+/** A command-line invocation or configuration file is wrong. */
+export class UsageError extends TufError {
+  constructor(message: string, options: TufErrorOptions = {}) {
+    super(message, options, 'ERR_TUF_USAGE');
+  }
+}
