@@ -54,7 +54,11 @@ export class TufError extends Error {
 export class FormatError extends TufError {
   /** Where in the document the problem is, as a JSON-path-like string (`signed.version`). */
   readonly path: string | undefined;
-  constructor(message: string, options: TufErrorOptions & { path?: string } = {}, code = 'ERR_TUF_FORMAT') {
+  constructor(
+    message: string,
+    options: TufErrorOptions & { path?: string } = {},
+    code = 'ERR_TUF_FORMAT',
+  ) {
     super(message, options, code);
     this.path = options.path;
   }
@@ -102,7 +106,11 @@ export class SignerError extends TufError {
 export class RepositoryError extends TufError {
   /** The role the metadata is for, where known. */
   readonly role: string | undefined;
-  constructor(message: string, options: TufErrorOptions & { role?: string } = {}, code = 'ERR_TUF_REPOSITORY') {
+  constructor(
+    message: string,
+    options: TufErrorOptions & { role?: string } = {},
+    code = 'ERR_TUF_REPOSITORY',
+  ) {
     super(message, options, code);
     this.role = options.role;
   }
@@ -117,7 +125,11 @@ export class UnsignedMetadataError extends RepositoryError {
 
 /** A version is not the one required (lower than trusted, not N+1, not what the snapshot lists). */
 export class BadVersionNumberError extends RepositoryError {
-  constructor(message: string, options: TufErrorOptions & { role?: string } = {}, code = 'ERR_TUF_BAD_VERSION') {
+  constructor(
+    message: string,
+    options: TufErrorOptions & { role?: string } = {},
+    code = 'ERR_TUF_BAD_VERSION',
+  ) {
     super(message, options, code);
   }
 }
