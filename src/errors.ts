@@ -274,3 +274,23 @@ export class UsageError extends TufError {
     super(message, options, 'ERR_TUF_USAGE');
   }
 }
+
+/**
+ * A repository edit is refused because it would publish metadata clients reject or leave the
+ * repository in an unknown state: a signing key the role does not trust
+ * (`ERR_TUF_KEY_NOT_AUTHORIZED`), a threshold above the number of keys
+ * (`ERR_TUF_THRESHOLD_UNREACHABLE`), a role name used twice (`ERR_TUF_DUPLICATE_ROLE`). Nothing was
+ * changed when it is thrown.
+ */
+export class RepositoryEditError extends TufError {
+  /** The role the edit was for, where known. */
+  readonly role: string | undefined;
+  constructor(
+    message: string,
+    options: TufErrorOptions & { role?: string } = {},
+    code = 'ERR_TUF_REPOSITORY_EDIT',
+  ) {
+    super(message, options, code);
+    this.role = options.role;
+  }
+}
