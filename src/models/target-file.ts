@@ -1,0 +1,95 @@
+/**
+ * `TargetFile`: a target's length, hashes and optional `custom` data, as `targets.json` lists it
+ * (TUF spec, "Document formats", targets.json). tufota's own conventions for `custom`
+ * (`hardwareIds`, `version`, `releaseCounter`) are read through helpers here but stored verbatim.
+ *
+ * Pure; safe for concurrent use.
+ *
+ * @module
+ */
+import { FormatError } from '../errors.js';
+import { expectHashes, FieldReader, isObject, type Unrecognized } from './guards.js';
+import { verifyLengthAndHashes } from './meta-file.js';
+import { checkTargetPath } from './target-path.js';
+
+/** What a targets role says about one target file. */
+export class TargetFile {
+  /** The target path (the key in `targets`). Checked safe on construction. */
+  readonly path: string;
+  length: number;
+  hashes: Record<string, string>;
+  /** The `custom` object, verbatim; `undefined` when absent. */
+  custom: Record<string, unknown> | undefined;
+  unrecognized: Unrecognized;
+
+  constructor(
+    path: string,
+    length: number,
+    hashes: Record<string, string>,
+    custom?: Record<string, unknown>,
+    unrecognized: Unrecognized = {},
+  ) {
+    this.path = checkTargetPath(path);
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new FormatError(`target ${path}: length must be an integer >= 0, got ${length}`);
+    }
+    if (Object.keys(hashes).length === 0) {
+      throw new FormatError(`target ${path}: at least one hash is required`);
+    }
+    this.length = length;
+    this.hashes = hashes;
+    this.custom = custom;
+    this.unrecognized = unrecognized;
+  }
+
+  static fromJSON(targetPath: string, value: unknown, path = 'target'): TargetFile {
+    checkTargetPath(targetPath, path);
+    const reader = new FieldReader(value, path);
+    const length = reader.integer('length', 0);
+    const hashes = expectHashes(reader.take('hashes'), reader.pathOf('hashes'));
+    const custom = reader.takeOptional('custom');
+    if (custom !== undefined && !isObject(custom)) {
+      throw new FormatError(`${reader.pathOf('custom')} must be a JSON object`, {
+        path: reader.pathOf('custom'),
+      });
+    }
+    return new TargetFile(targetPath, length, hashes, custom, reader.rest());
+  }
+
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = {
+      ...this.unrecognized,
+      length: this.length,
+      hashes: { ...this.hashes },
+    };
+    if (this.custom !== undefined) json.custom = this.custom;
+    return json;
+  }
+
+  /**
+   * Check bytes against this target's length and every listed hash.
+   *
+   * @throws LengthOrHashMismatchError
+   */
+  verifyLengthAndHashes(data: Uint8Array): void {
+    verifyLengthAndHashes(data, this.length, this.hashes, `target ${this.path}`);
+  }
+
+  /** `custom.hardwareIds` when it is an array of strings; `undefined` otherwise. */
+  get hardwareIds(): string[] | undefined {
+    const ids = this.custom?.hardwareIds;
+    return Array.isArray(ids) && ids.every((id) => typeof id === 'string') ? ids : undefined;
+  }
+
+  /** `custom.version` when it is a string (a semantic version by tufota's convention). */
+  get releaseVersion(): string | undefined {
+    const v = this.custom?.version;
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  /** `custom.releaseCounter` when it is a non-negative integer (Uptane's anti-rollback counter). */
+  get releaseCounter(): number | undefined {
+    const c = this.custom?.releaseCounter;
+    return typeof c === 'number' && Number.isSafeInteger(c) && c >= 0 ? c : undefined;
+  }
+}
