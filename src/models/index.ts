@@ -11,7 +11,7 @@ export {
   type SuccinctRolesOptions,
 } from './delegated-role.js';
 export { Delegations, type DelegationsOptions, type RoleForTarget } from './delegations.js';
-export { getOwn, type JsonObject, type Unrecognized } from './guards.js';
+export { getOwn, type Unrecognized } from './guards.js';
 export { Key, Signature } from './key.js';
 export { MetaFile, verifyLengthAndHashes } from './meta-file.js';
 export {
