@@ -1,0 +1,497 @@
+/**
+ * A strict JSON parser for untrusted metadata bytes: RFC 8259 grammar, restricted to the values
+ * canonical JSON (and therefore TUF signatures) can represent.
+ *
+ * What it refuses, and why:
+ * - bytes that are not UTF-8 (RFC 8259 §8.1), decoded with `fatal: true` so nothing is replaced
+ *   by U+FFFD behind our back; a leading byte order mark (RFC 8259 §8.1 forbids adding one;
+ *   python-tuf's `json.loads(data.decode("utf-8"))` refuses it too, so we refuse rather than strip
+ *   and accept documents other clients reject);
+ * - anything outside the grammar: comments, single quotes, trailing commas, invalid escapes,
+ *   leading zeros, trailing garbage after the value;
+ * - numbers with a fraction or an exponent (TUF metadata holds integers only; `1.0` would be
+ *   silently turned into `1` by `JSON.parse`), `-0`, and integers beyond
+ *   `Number.MAX_SAFE_INTEGER` (detected on the text, before precision is lost);
+ * - duplicate object keys: parsers disagree on which one wins, which lets one signed document be
+ *   read two ways (an ambiguity attack);
+ * - lone surrogates, escaped (`"\ud800"`) or, in string input, raw: they have no UTF-8 form and
+ *   cannot be canonicalized;
+ * - nesting deeper than `maxDepth` (default 512) and input longer than `maxLength`.
+ *
+ * Error classes: {@link CanonicalJsonError} (`ERR_TUF_CANONICAL_JSON`) when the text is valid
+ * JSON but holds a value canonical JSON cannot represent (float, exponent, `-0`, unsafe integer,
+ * lone surrogate); {@link FormatError} (`ERR_TUF_FORMAT`) for everything else (not UTF-8, BOM,
+ * syntax, duplicate key, too deep, too long, wrong input type). `CanonicalJsonError` extends
+ * `FormatError`, so `instanceof FormatError` catches both. Messages give line, column and the
+ * path of the value being read (`signed.targets["a"].length`).
+ *
+ * One deliberate leniency: raw control characters (U+0000..U+001F) inside strings are accepted,
+ * although RFC 8259 §7 requires them escaped. Canonical JSON (OLPC, securesystemslib) writes them
+ * raw, so canonical bytes (which some repositories serve as is) are only readable this way, and
+ * `parseJson` is the exact inverse of `encodeCanonical`. A raw control character has one meaning,
+ * so accepting it creates no ambiguity. (Python's `json.loads` refuses them by default; metadata
+ * written with `JSON.stringify` or `json.dumps` never contains them.)
+ *
+ * The parser is iterative (an explicit stack), so nesting depth never touches the call stack.
+ * Objects are ordinary objects (`Object.prototype`); a `__proto__` key becomes an own data
+ * property, never the prototype (no prototype pollution). String values may be V8 "sliced"
+ * strings that share memory with the decoded input text, which therefore lives as long as the
+ * result does.
+ *
+ * Pure and stateless between calls: safe for concurrent use.
+ *
+ * @module
+ */
+import { CanonicalJsonError, FormatError } from '../errors.js';
+import { DEFAULT_MAX_DEPTH } from './encode.js';
+
+/** A JSON value as `parseJson` returns it: integers only, no `undefined`. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+/** A JSON object: an ordinary object whose own enumerable properties are the members. */
+export type JsonObject = { [key: string]: JsonValue };
+/** A JSON array. */
+export type JsonArray = JsonValue[];
+
+/** Options of {@link parseJson}. */
+export interface ParseJsonOptions {
+  /**
+   * Deepest allowed nesting of arrays and objects (a top-level container is depth 1).
+   * Default 512.
+   */
+  maxDepth?: number;
+  /**
+   * Refuse longer input: bytes for a `Uint8Array`, UTF-16 code units for a string. Default: no
+   * limit here (the fetcher caps downloads); set it when the caller has no cap of its own.
+   */
+  maxLength?: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * Parse untrusted JSON text strictly (see the module documentation for what is refused).
+ *
+ * @throws {FormatError} `ERR_TUF_FORMAT`: not UTF-8, BOM, syntax error, duplicate key, too
+ *   deep, too long, input neither bytes nor string.
+ * @throws {CanonicalJsonError} `ERR_TUF_CANONICAL_JSON`: float, exponent, `-0`, integer beyond
+ *   `Number.MAX_SAFE_INTEGER`, lone surrogate.
+ *
+ * @example
+ * ```ts
+ * const signed = parseJson(bytes, { maxLength: 512 * 1024 });
+ * parseJson('{"a":1,"a":2}'); // throws FormatError: duplicate key "a"
+ * parseJson('{"version":1.0}'); // throws CanonicalJsonError: integers only
+ * ```
+ */
+export function parseJson(input: Uint8Array | string, options: ParseJsonOptions = {}): JsonValue {
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxLength = options.maxLength ?? Number.POSITIVE_INFINITY;
+  if (!Number.isSafeInteger(maxDepth) || maxDepth < 0) {
+    throw new RangeError(`maxDepth must be a non-negative integer, got ${String(maxDepth)}`);
+  }
+  if (!(maxLength >= 0)) {
+    throw new RangeError(`maxLength must be a non-negative number, got ${String(maxLength)}`);
+  }
+  let text: string;
+  if (typeof input === 'string') {
+    if (input.length > maxLength) throw tooLong(input.length, maxLength, 'characters');
+    text = input;
+  } else if (input instanceof Uint8Array) {
+    if (input.byteLength > maxLength) throw tooLong(input.byteLength, maxLength, 'bytes');
+    try {
+      text = utf8.decode(input);
+    } catch (error) {
+      throw new FormatError('cannot parse JSON: the input is not valid UTF-8', { cause: error });
+    }
+  } else {
+    throw new FormatError(
+      `cannot parse JSON from ${input === null ? 'null' : typeof input}: expected a Uint8Array or a string`,
+    );
+  }
+  if (text.charCodeAt(0) === 0xfeff) {
+    throw new FormatError(
+      'cannot parse JSON: the input starts with a byte order mark (U+FEFF), which RFC 8259 forbids',
+    );
+  }
+  return new Parser(text, maxDepth).parse();
+}
+
+function tooLong(length: number, maxLength: number, unit: string): FormatError {
+  return new FormatError(
+    `cannot parse JSON: the input is ${length} ${unit} long, more than maxLength ${maxLength}`,
+  );
+}
+
+/**
+ * One parsing run. The stack is two parallel arrays indexed by depth: the open container and,
+ * for an object, the key whose value is being read (`null` marks an array, `undefined` an object
+ * whose next key is being read).
+ */
+class Parser {
+  private pos = 0;
+  private depth = 0;
+  private readonly containers: (JsonValue[] | JsonObject)[] = [];
+  private readonly keys: (string | null | undefined)[] = [];
+
+  constructor(
+    private readonly text: string,
+    private readonly maxDepth: number,
+  ) {}
+
+  parse(): JsonValue {
+    const text = this.text;
+    const n = text.length;
+    const containers = this.containers;
+    const keys = this.keys;
+    let pos = 0;
+    let value: JsonValue;
+    for (;;) {
+      // 1. Read one value at `pos`; an opened non-empty container loops back for its first child.
+      let c = text.charCodeAt(pos);
+      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+      if (c === 0x22) {
+        value = this.string(pos + 1);
+        pos = this.pos;
+      } else if ((c >= 0x30 && c <= 0x39) || c === 0x2d) {
+        value = this.number(pos);
+        pos = this.pos;
+      } else if (c === 0x7b) {
+        c = text.charCodeAt(++pos);
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+        if (c === 0x7d) {
+          if (this.depth >= this.maxDepth) throw this.tooDeep(pos);
+          value = {};
+          pos++;
+        } else {
+          this.push({}, undefined, pos);
+          pos = this.key(pos);
+          continue;
+        }
+      } else if (c === 0x5b) {
+        c = text.charCodeAt(++pos);
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+        if (c === 0x5d) {
+          if (this.depth >= this.maxDepth) throw this.tooDeep(pos);
+          value = [];
+          pos++;
+        } else {
+          this.push([], null, pos);
+          continue;
+        }
+      } else if (c === 0x74 && text.startsWith('true', pos)) {
+        value = true;
+        pos += 4;
+      } else if (c === 0x66 && text.startsWith('false', pos)) {
+        value = false;
+        pos += 5;
+      } else if (c === 0x6e && text.startsWith('null', pos)) {
+        value = null;
+        pos += 4;
+      } else {
+        throw this.syntax(pos, 'a value');
+      }
+
+      // 2. The value is complete: store it in its container, then find the next value or close.
+      for (;;) {
+        c = text.charCodeAt(pos);
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+        if (this.depth === 0) {
+          if (pos < n) throw this.syntax(pos, 'the end of input after the top-level value');
+          return value;
+        }
+        const top = this.depth - 1;
+        const container = containers[top]!;
+        const key = keys[top];
+        if (key === null) {
+          (container as JsonValue[]).push(value);
+          if (c === 0x2c) {
+            pos++;
+            break;
+          }
+          if (c !== 0x5d) throw this.syntax(pos, "',' or ']'");
+        } else {
+          if (key === '__proto__') {
+            // A plain assignment would replace the prototype: define an own data property.
+            Object.defineProperty(container, key, {
+              value,
+              writable: true,
+              enumerable: true,
+              configurable: true,
+            });
+          } else {
+            (container as JsonObject)[key!] = value;
+          }
+          if (c === 0x2c) {
+            keys[top] = undefined;
+            c = text.charCodeAt(++pos);
+            while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+            pos = this.key(pos);
+            break;
+          }
+          if (c !== 0x7d) throw this.syntax(pos, "',' or '}'");
+        }
+        pos++;
+        value = container;
+        this.depth = top;
+      }
+    }
+  }
+
+  private push(container: JsonValue[] | JsonObject, key: null | undefined, pos: number): void {
+    const depth = this.depth;
+    if (depth >= this.maxDepth) throw this.tooDeep(pos);
+    this.containers[depth] = container;
+    this.keys[depth] = key;
+    this.depth = depth + 1;
+  }
+
+  private tooDeep(pos: number): FormatError {
+    return this.fail(pos, `nesting is deeper than maxDepth ${this.maxDepth}`);
+  }
+
+  /** Read `"key" :` at `pos` (whitespace already skipped) for the top object; return the new pos. */
+  private key(pos: number): number {
+    const text = this.text;
+    if (text.charCodeAt(pos) !== 0x22) throw this.syntax(pos, 'a string key');
+    const key = this.string(pos + 1);
+    const top = this.depth - 1;
+    if (Object.hasOwn(this.containers[top]!, key)) {
+      throw this.fail(
+        pos,
+        `duplicate key ${JSON.stringify(key)}: JSON with repeated keys is ambiguous and refused`,
+      );
+    }
+    this.keys[top] = key;
+    pos = this.pos;
+    let c = text.charCodeAt(pos);
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+    if (c !== 0x3a) throw this.syntax(pos, "':'");
+    return pos + 1;
+  }
+
+  /** Read a string whose opening quote is just before `start`; sets `this.pos` past the close. */
+  private string(start: number): string {
+    const text = this.text;
+    const n = text.length;
+    for (let i = start; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        this.pos = i + 1;
+        return text.slice(start, i);
+      }
+      if (c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
+        return this.stringSlow(start, i);
+      }
+    }
+    throw this.fail(start - 1, 'unterminated string');
+  }
+
+  /** The general string path from index `i` on: escapes and surrogates. */
+  private stringSlow(start: number, i: number): string {
+    const text = this.text;
+    const n = text.length;
+    let out = '';
+    let chunk = start;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        this.pos = i + 1;
+        return out + text.slice(chunk, i);
+      }
+      if (c === 0x5c) {
+        out += text.slice(chunk, i);
+        const e = text.charCodeAt(i + 1);
+        switch (e) {
+          case 0x22:
+            out += '"';
+            break;
+          case 0x5c:
+            out += '\\';
+            break;
+          case 0x2f:
+            out += '/';
+            break;
+          case 0x62:
+            out += '\b';
+            break;
+          case 0x66:
+            out += '\f';
+            break;
+          case 0x6e:
+            out += '\n';
+            break;
+          case 0x72:
+            out += '\r';
+            break;
+          case 0x74:
+            out += '\t';
+            break;
+          case 0x75: {
+            const unit = hex4(text, i + 2);
+            if (unit < 0) throw this.fail(i, 'invalid \\u escape: expected four hex digits');
+            if (unit >= 0xd800 && unit <= 0xdfff) {
+              // RFC 8259 §7: an astral character is a \uD8xx\uDCxx pair; a half alone has no
+              // UTF-8 form and no canonical encoding.
+              const low =
+                unit <= 0xdbff && text.charCodeAt(i + 6) === 0x5c && text.charCodeAt(i + 7) === 0x75
+                  ? hex4(text, i + 8)
+                  : -1;
+              if (low < 0xdc00 || low > 0xdfff) throw this.loneSurrogate(i, unit);
+              out += String.fromCharCode(unit, low);
+              i += 6;
+            } else {
+              out += String.fromCharCode(unit);
+            }
+            i += 4;
+            break;
+          }
+          default:
+            throw this.fail(
+              i,
+              'invalid escape: expected one of \\" \\\\ \\/ \\b \\f \\n \\r \\t \\u',
+            );
+        }
+        i += 2;
+        chunk = i;
+        continue;
+      }
+      if (c >= 0xd800 && c <= 0xdfff) {
+        // Only string input can hold a raw lone surrogate (UTF-8 decoding refuses them).
+        const next = text.charCodeAt(i + 1);
+        if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) throw this.loneSurrogate(i, c);
+        i++;
+      }
+      i++;
+    }
+    throw this.fail(start - 1, 'unterminated string');
+  }
+
+  /** Read an integer at `start`; sets `this.pos` past it. */
+  private number(start: number): number {
+    const text = this.text;
+    let i = start;
+    let c = text.charCodeAt(i);
+    const negative = c === 0x2d;
+    if (negative) c = text.charCodeAt(++i);
+    let value: number;
+    if (c === 0x30) {
+      value = 0;
+      c = text.charCodeAt(++i);
+      if (c >= 0x30 && c <= 0x39) throw this.fail(start, 'invalid number: leading zero');
+    } else if (c >= 0x31 && c <= 0x39) {
+      // Exact while the running value is safe; once beyond 2^53 - 1 it stays beyond (rounding
+      // is monotonic), so the range check below cannot be fooled by lost precision.
+      value = c - 0x30;
+      c = text.charCodeAt(++i);
+      while (c >= 0x30 && c <= 0x39) {
+        value = value * 10 + (c - 0x30);
+        c = text.charCodeAt(++i);
+      }
+    } else {
+      throw this.syntax(i, 'a digit');
+    }
+    if (c === 0x2e || c === 0x65 || c === 0x45) {
+      throw this.fail(
+        start,
+        `number ${this.token(start)} has a fraction or exponent: TUF metadata allows integers only`,
+        CanonicalJsonError,
+      );
+    }
+    if (value > MAX_SAFE) {
+      throw this.fail(
+        start,
+        `integer ${this.token(start)} is beyond Number.MAX_SAFE_INTEGER (${MAX_SAFE})`,
+        CanonicalJsonError,
+      );
+    }
+    if (negative) {
+      if (value === 0)
+        throw this.fail(start, '-0 is not allowed in canonical JSON', CanonicalJsonError);
+      value = -value;
+    }
+    this.pos = i;
+    return value;
+  }
+
+  /** The number-like token at `start`, shortened for a message. */
+  private token(start: number): string {
+    const text = this.text;
+    let end = start;
+    for (
+      let c = text.charCodeAt(end);
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x2b ||
+      c === 0x2d ||
+      c === 0x2e ||
+      c === 0x45 ||
+      c === 0x65;
+      c = text.charCodeAt(++end)
+    );
+    return end - start > 40
+      ? `${text.slice(start, start + 20)}… (${end - start} characters)`
+      : text.slice(start, end);
+  }
+
+  private loneSurrogate(pos: number, unit: number): CanonicalJsonError {
+    return this.fail(
+      pos,
+      `lone surrogate U+${unit.toString(16).toUpperCase()} in a string: it has no UTF-8 form`,
+      CanonicalJsonError,
+    );
+  }
+
+  private syntax(pos: number, expected: string): FormatError {
+    if (pos >= this.text.length)
+      return this.fail(pos, `unexpected end of input, expected ${expected}`);
+    const found = JSON.stringify(String.fromCodePoint(this.text.codePointAt(pos)!));
+    return this.fail(pos, `unexpected character ${found}, expected ${expected}`);
+  }
+
+  /** An error at text index `pos`, with line, column and the path of the value being read. */
+  private fail(
+    pos: number,
+    message: string,
+    Kind: typeof FormatError | typeof CanonicalJsonError = FormatError,
+  ): FormatError {
+    let line = 1;
+    let lineStart = 0;
+    const end = Math.min(pos, this.text.length);
+    for (let i = this.text.indexOf('\n'); i !== -1 && i < end; i = this.text.indexOf('\n', i + 1)) {
+      line++;
+      lineStart = i + 1;
+    }
+    const path = this.path();
+    const where = `line ${line} column ${end - lineStart + 1}${path === '' ? '' : `, at ${path}`}`;
+    return new Kind(`cannot parse JSON: ${message} (${where})`, { path });
+  }
+
+  private path(): string {
+    let path = '';
+    for (let level = 0; level < this.depth; level++) {
+      const key = this.keys[level];
+      if (key === null) {
+        path += `[${(this.containers[level] as JsonValue[]).length}]`;
+      } else if (key !== undefined) {
+        path += IDENTIFIER.test(key) ? (path === '' ? key : `.${key}`) : `[${JSON.stringify(key)}]`;
+      }
+    }
+    return path;
+  }
+}
+
+/** The value of four hex digits at `i`, or -1. */
+function hex4(text: string, i: number): number {
+  let value = 0;
+  for (let k = i; k < i + 4; k++) {
+    const c = text.charCodeAt(k);
+    let d: number;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+    else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
+    else return -1;
+    value = value * 16 + d;
+  }
+  return value;
+}
