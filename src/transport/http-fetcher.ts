@@ -1,0 +1,589 @@
+/**
+ * `HttpFetcher`: the {@link Fetcher} for HTTP(S) repositories, on `undici.request` with its own
+ * keep-alive connection pool.
+ *
+ * Implements, on top of the cap, error wrapping and abort handling of {@link BaseFetcher}:
+ * - status mapping: 403/404/410 → {@link NotFoundError} (S3-style stores answer 403 for a missing
+ *   object; the root-rotation loop, TUF 5.3.3, needs "not found" to end), any other status but
+ *   200/206 → {@link DownloadHttpError} with `statusCode`;
+ * - slow-retrieval protection (TUF threat model): connect, header and idle-body timeouts, plus a
+ *   minimum throughput over a sliding window so a server dripping a byte a second cannot hold a
+ *   device forever (idle timeouts alone never fire on a drip), plus an optional hard deadline;
+ *   all of them reject with {@link SlowRetrievalError};
+ * - retries with exponential backoff and full jitter, on transient failures only (connection
+ *   reset/refused, DNS `EAI_AGAIN`, connect/header timeouts, 429/502/503/504), and only before the
+ *   first body byte: a failure mid-body surfaces, and the caller resumes with `fetchRange`;
+ * - resume with `Range: bytes=N-`: a `206` must start exactly at N (`Content-Range` checked), a
+ *   `200` means the server ignored the range and the response reports offset 0; a `416` whose
+ *   total equals N yields an empty body at N (already complete), otherwise the whole resource is
+ *   requested again from 0;
+ * - redirects, followed by this class (not by undici) so that every hop is checked: at most
+ *   `maxRedirections`, only to http(s), never from https down to http, and credentials
+ *   (`authorization`, `cookie`) are dropped when the origin changes;
+ * - TLS: a private CA (`ca`) replaces the system roots, a client certificate (`cert`/`key`)
+ *   gives mutual TLS; an HTTP(S) proxy through undici's `ProxyAgent`.
+ *
+ * Bytes are delivered exactly as received: `Accept-Encoding: identity` is sent, and a body a
+ * server compresses anyway is not decoded (its hashes then fail, as they must).
+ *
+ * Does not implement: HTTP/2, caching, cookies.
+ *
+ * Safe for concurrent use: fetches share the pool (`connections` sockets per origin). Call
+ * {@link HttpFetcher.close} when done; it destroys the pool and fails downloads in flight.
+ *
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import { debuglog } from 'node:util';
+import { Agent, type Dispatcher, ProxyAgent, request } from 'undici';
+import type { OpenedResource, OpenRequest } from '../client/fetcher.js';
+import { BaseFetcher } from '../client/fetcher.js';
+import {
+  DownloadError,
+  DownloadHttpError,
+  DownloadLengthError,
+  InvalidStateError,
+  NotFoundError,
+  SlowRetrievalError,
+} from '../errors.js';
+
+const debug = debuglog('tufota');
+
+/** PEM text or bytes, as Node's TLS accepts them. */
+export type PemInput = string | Uint8Array;
+
+/** Options of {@link HttpFetcher}; every field is optional and has a safe default. */
+export interface HttpFetcherOptions {
+  /** Sockets kept per origin (keep-alive pool size). Default 4. */
+  connections?: number;
+  /** How long an idle keep-alive socket is kept, in ms. Default 4000. */
+  keepAliveTimeoutMs?: number;
+  /** TCP + TLS connection establishment limit, in ms. Default 10 000; `0` disables. */
+  connectTimeoutMs?: number;
+  /** From sending the request to receiving all headers, in ms. Default 30 000; `0` disables. */
+  headersTimeoutMs?: number;
+  /** Longest silence between two body chunks, in ms. Default 30 000; `0` disables. */
+  bodyTimeoutMs?: number;
+  /**
+   * Minimum throughput, in bytes per second, measured over each `speedWindowMs` of time spent
+   * *waiting for the network* (time the consumer spends on a chunk does not count, so a slow
+   * flash write is not blamed on the server). `0` disables. Default 256.
+   */
+  minBytesPerSecond?: number;
+  /** Length of the throughput window, in ms. Default 30 000. */
+  speedWindowMs?: number;
+  /**
+   * Hard deadline for one fetch (all attempts, redirects and the whole body), in ms. Off by
+   * default because a large image on a slow link legitimately takes hours; useful for metadata.
+   */
+  totalTimeoutMs?: number;
+  /** Extra attempts after a transient failure. Default 2 (three attempts in all). */
+  retries?: number;
+  /** Backoff base: attempt `n` waits a random time in `[0, base · 2ⁿ]`. Default 250 ms. */
+  retryBaseDelayMs?: number;
+  /** Upper bound of one backoff wait, also caps a server's `Retry-After`. Default 10 000 ms. */
+  retryMaxDelayMs?: number;
+  /** Redirects followed per fetch. Default 3; `0` turns every redirect into an error. */
+  maxRedirections?: number;
+  /** `User-Agent` header. Default `tufota`. */
+  userAgent?: string;
+  /** Extra request headers (e.g. `authorization`). `range` is reserved for resume. */
+  headers?: Record<string, string>;
+  /** Trusted CA certificate(s), PEM. Replaces the system roots: pins a private CA. */
+  ca?: PemInput | readonly PemInput[];
+  /** Client certificate chain, PEM, for mutual TLS. Requires `key`. */
+  cert?: PemInput;
+  /** Client private key, PEM, for mutual TLS. */
+  key?: PemInput;
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string;
+  /** HTTP(S) proxy URL (credentials in the URL or in `token`), used for every request. */
+  proxy?: string | { uri: string; token?: string };
+}
+
+const DEFAULTS = {
+  connections: 4,
+  keepAliveTimeoutMs: 4_000,
+  connectTimeoutMs: 10_000,
+  headersTimeoutMs: 30_000,
+  bodyTimeoutMs: 30_000,
+  minBytesPerSecond: 256,
+  speedWindowMs: 30_000,
+  retries: 2,
+  retryBaseDelayMs: 250,
+  retryMaxDelayMs: 10_000,
+  maxRedirections: 3,
+  userAgent: 'tufota',
+} as const;
+
+/** Statuses worth another attempt: overload and gateway trouble, not the resource's state. */
+const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
+const NOT_FOUND_STATUS = new Set([403, 404, 410]);
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+/** Error codes of failures that may not recur: the connection broke, nothing was received. */
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+]);
+const SLOW_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+/** Headers that must not follow a redirect to another origin. */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+/** Error bodies are read up to this much so the socket can be reused, else destroyed. */
+const ERROR_BODY_DUMP_LIMIT = 16 * 1024;
+
+/** One response with its per-fetch state, before the base class takes over the body. */
+interface Exchange {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+/**
+ * Downloads over HTTP(S) with timeouts, retries, resume, redirects, TLS pinning and mutual TLS.
+ *
+ * @example
+ * ```ts
+ * import { HttpFetcher } from 'tufota/client';
+ * const fetcher = new HttpFetcher({ ca: await readFile('/etc/tufota/ca.pem'), retries: 3 });
+ * try {
+ *   const timestamp = await fetcher.fetchBytes('https://updates.example.com/metadata/timestamp.json', 16_384);
+ * } finally {
+ *   await fetcher.close();
+ * }
+ * ```
+ */
+export class HttpFetcher extends BaseFetcher {
+  readonly #options: Required<Omit<HttpFetcherOptions, OptionalKeys>> &
+    Pick<HttpFetcherOptions, OptionalKeys>;
+  readonly #dispatcher: Dispatcher;
+  readonly #baseHeaders: Record<string, string>;
+  #closed = false;
+
+  /** Builds the connection pool; opens no connection until the first fetch. */
+  constructor(options: HttpFetcherOptions = {}) {
+    super();
+    const merged = { ...DEFAULTS, ...dropUndefined(options) };
+    for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+      const value = merged[key];
+      if (key !== 'userAgent' && !(Number.isSafeInteger(value) && (value as number) >= 0)) {
+        throw new InvalidStateError(
+          `HttpFetcher option ${key} must be an integer >= 0, got ${String(value)}`,
+        );
+      }
+    }
+    if (merged.connections < 1) throw new InvalidStateError('HttpFetcher connections must be >= 1');
+    if (merged.totalTimeoutMs !== undefined && !(merged.totalTimeoutMs > 0)) {
+      throw new InvalidStateError('HttpFetcher totalTimeoutMs must be a positive number');
+    }
+    if ((options.cert === undefined) !== (options.key === undefined)) {
+      throw new InvalidStateError('HttpFetcher mutual TLS needs both cert and key');
+    }
+    this.#options = merged;
+
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      const lower = name.toLowerCase();
+      if (lower === 'range') throw new InvalidStateError('the range header is reserved for resume');
+      headers[lower] = value;
+    }
+    this.#baseHeaders = {
+      'accept-encoding': 'identity',
+      'user-agent': merged.userAgent,
+      ...headers,
+    };
+
+    const tls = {
+      ...(options.ca === undefined ? {} : { ca: toTlsList(options.ca) }),
+      ...(options.cert === undefined ? {} : { cert: toTls(options.cert) }),
+      ...(options.key === undefined ? {} : { key: toTls(options.key) }),
+      ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
+    };
+    const pool = {
+      connections: merged.connections,
+      keepAliveTimeout: merged.keepAliveTimeoutMs,
+      headersTimeout: merged.headersTimeoutMs,
+      bodyTimeout: merged.bodyTimeoutMs,
+    };
+    if (options.proxy === undefined) {
+      this.#dispatcher = new Agent({
+        ...pool,
+        connect: { ...tls, timeout: merged.connectTimeoutMs },
+      });
+    } else {
+      const proxy = typeof options.proxy === 'string' ? { uri: options.proxy } : options.proxy;
+      this.#dispatcher = new ProxyAgent({
+        ...pool,
+        ...proxy,
+        requestTls: { ...tls, timeout: merged.connectTimeoutMs },
+        proxyTls: {
+          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+          timeout: merged.connectTimeoutMs,
+        },
+      });
+    }
+  }
+
+  /** Destroy the connection pool. Downloads still in flight fail. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#dispatcher.destroy();
+  }
+
+  protected override async open(url: string, request: OpenRequest): Promise<OpenedResource> {
+    const target = parseHttpUrl(url);
+    // One controller per fetch: the caller's signal and the hard deadline both end up here.
+    const controller = new AbortController();
+    const onCallerAbort = (): void => controller.abort(request.signal?.reason);
+    request.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const deadline =
+      this.#options.totalTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            controller.abort(
+              new SlowRetrievalError(
+                `${url}: not completed within ${this.#options.totalTimeoutMs} ms (totalTimeoutMs)`,
+                { url },
+              ),
+            );
+          }, this.#options.totalTimeoutMs);
+    deadline?.unref();
+    const cleanup = (): void => {
+      clearTimeout(deadline);
+      request.signal?.removeEventListener('abort', onCallerAbort);
+    };
+    try {
+      const opened = await this.#openWithRetries(target, url, request, controller.signal);
+      if (opened.body.readableEnded) cleanup();
+      else opened.body.once('close', cleanup);
+      return {
+        offset: opened.offset,
+        declaredLength: opened.declaredLength,
+        body: this.#monitor(opened.body, url),
+        destroy: () => opened.body.on('error', noop).destroy(),
+      };
+    } catch (error) {
+      cleanup();
+      if (controller.signal.aborted && request.signal?.aborted !== true) {
+        throw controller.signal.reason; // the deadline fired
+      }
+      throw error;
+    }
+  }
+
+  async #openWithRetries(
+    target: URL,
+    url: string,
+    request: OpenRequest,
+    signal: AbortSignal,
+  ): Promise<{ body: Exchange['body']; offset: number; declaredLength: number | undefined }> {
+    let offset = request.offset;
+    for (let attempt = 0; ; attempt++) {
+      let exchange: Exchange;
+      try {
+        exchange = await this.#requestFollowingRedirects(target, url, offset, signal);
+      } catch (error) {
+        const code = errorCode(error);
+        if (signal.aborted || attempt >= this.#options.retries || !TRANSIENT_CODES.has(code)) {
+          throw mapTransportError(error, url);
+        }
+        debug('GET %s failed with %s; retry %d', url, code, attempt + 1);
+        await sleep(this.#backoff(attempt), signal);
+        continue;
+      }
+      const { statusCode, headers, body } = exchange;
+      const declaredLength = parseContentLength(headers['content-length'], url);
+      if (statusCode === 200) return { body, offset: 0, declaredLength };
+      if (statusCode === 206 && offset > 0) {
+        const range = parseContentRange(headers['content-range'], url);
+        if (range === undefined || range.start !== offset) {
+          await discard(body);
+          throw new DownloadError(
+            `${url}: asked for bytes from ${offset} but the 206 response's Content-Range is ` +
+              `${String(headers['content-range'])}`,
+            { url },
+          );
+        }
+        if (range.total !== undefined && range.total > request.maxLength) {
+          await discard(body);
+          throw new DownloadLengthError(
+            `${url}: the resource is ${range.total} bytes, more than the ${request.maxLength}-byte cap`,
+            { url, maxLength: request.maxLength },
+          );
+        }
+        return { body, offset, declaredLength };
+      }
+      await discard(body);
+      if (statusCode === 416 && offset > 0) {
+        const total = parseUnsatisfiedRange(headers['content-range']);
+        if (total === offset) return { body: emptyBody(), offset, declaredLength: 0 };
+        // The partial data does not fit this resource: start over from byte 0, once.
+        debug('GET %s: range from %d not satisfiable; restarting from 0', url, offset);
+        offset = 0;
+        attempt--;
+        continue;
+      }
+      if (NOT_FOUND_STATUS.has(statusCode)) {
+        throw new NotFoundError(`${url} not found (HTTP ${statusCode})`, { url });
+      }
+      if (TRANSIENT_STATUS.has(statusCode) && attempt < this.#options.retries) {
+        const retryAfter = parseRetryAfter(headers['retry-after']);
+        debug('GET %s answered %d; retry %d', url, statusCode, attempt + 1);
+        await sleep(
+          retryAfter === undefined
+            ? this.#backoff(attempt)
+            : Math.min(retryAfter, this.#options.retryMaxDelayMs),
+          signal,
+        );
+        continue;
+      }
+      throw new DownloadHttpError(`${url}: the server answered HTTP ${statusCode}`, {
+        url,
+        statusCode,
+      });
+    }
+  }
+
+  /** One GET, following up to `maxRedirections` checked redirects. */
+  async #requestFollowingRedirects(
+    target: URL,
+    url: string,
+    offset: number,
+    signal: AbortSignal,
+  ): Promise<Exchange> {
+    let current = target;
+    const headers: Record<string, string> = { ...this.#baseHeaders };
+    if (offset > 0) headers['range'] = `bytes=${offset}-`;
+    for (let hop = 0; ; hop++) {
+      const response = await request(current, {
+        dispatcher: this.#dispatcher,
+        method: 'GET',
+        headers,
+        signal,
+      });
+      const location = response.headers['location'];
+      if (!REDIRECT_STATUS.has(response.statusCode) || typeof location !== 'string') {
+        return response;
+      }
+      await discard(response.body);
+      if (hop >= this.#options.maxRedirections) {
+        throw new DownloadError(
+          `${url}: more than ${this.#options.maxRedirections} redirects (maxRedirections)`,
+          { url },
+        );
+      }
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch (error) {
+        throw new DownloadError(`${url}: invalid redirect location ${location}`, {
+          url,
+          cause: error,
+        });
+      }
+      if (next.protocol !== 'https:' && next.protocol !== 'http:') {
+        throw new DownloadError(`${url}: refusing redirect to ${next.protocol} URL`, { url });
+      }
+      if (current.protocol === 'https:' && next.protocol === 'http:') {
+        throw new DownloadError(
+          `${url}: refusing redirect from https to plain http (${next.href})`,
+          {
+            url,
+          },
+        );
+      }
+      if (next.origin !== current.origin) {
+        for (const name of CREDENTIAL_HEADERS) delete headers[name];
+      }
+      debug('GET %s redirected (%d) to %s', current.href, response.statusCode, next.href);
+      current = next;
+    }
+  }
+
+  /** Wait before attempt `attempt + 1`: full jitter over an exponentially growing ceiling. */
+  #backoff(attempt: number): number {
+    const ceiling = Math.min(
+      this.#options.retryMaxDelayMs,
+      this.#options.retryBaseDelayMs * 2 ** attempt,
+    );
+    return Math.random() * ceiling;
+  }
+
+  /** Map body errors to typed ones and enforce the minimum throughput while waiting. */
+  async *#monitor(
+    body: Exchange['body'],
+    url: string,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    const { minBytesPerSecond, speedWindowMs } = this.#options;
+    const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+    let waitedMs = 0;
+    let windowBytes = 0;
+    try {
+      for (;;) {
+        const started = performance.now();
+        let result: IteratorResult<Uint8Array>;
+        try {
+          result = await iterator.next();
+        } catch (error) {
+          throw mapTransportError(error, url);
+        }
+        waitedMs += performance.now() - started;
+        if (result.done === true) return;
+        windowBytes += result.value.byteLength;
+        if (minBytesPerSecond > 0 && waitedMs >= speedWindowMs) {
+          const rate = (windowBytes * 1000) / waitedMs;
+          if (rate < minBytesPerSecond) {
+            throw new SlowRetrievalError(
+              `${url}: ${Math.round(rate)} bytes/s over the last ${Math.round(waitedMs)} ms, ` +
+                `below the ${minBytesPerSecond} bytes/s minimum (slow-retrieval protection)`,
+              { url },
+            );
+          }
+          waitedMs = 0;
+          windowBytes = 0;
+        }
+        yield result.value;
+      }
+    } finally {
+      // Ended, failed or abandoned: an unfinished body must not keep its socket.
+      if (!body.readableEnded) body.on('error', noop).destroy();
+    }
+  }
+}
+
+type OptionalKeys = 'totalTimeoutMs' | 'headers' | 'ca' | 'cert' | 'key' | 'passphrase' | 'proxy';
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function noop(): void {}
+
+function toTls(input: PemInput): string | Buffer {
+  return typeof input === 'string'
+    ? input
+    : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+}
+
+function toTlsList(input: PemInput | readonly PemInput[]): (string | Buffer)[] {
+  return (Array.isArray(input) ? input : [input as PemInput]).map(toTls);
+}
+
+function parseHttpUrl(url: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new DownloadError(`invalid URL ${url}`, { url, cause: error });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new DownloadError(`HttpFetcher cannot fetch ${parsed.protocol} URLs (${url})`, { url });
+  }
+  return parsed;
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+/** Timeouts become {@link SlowRetrievalError}; typed errors pass; the rest the base wraps. */
+function mapTransportError(error: unknown, url: string): unknown {
+  if (SLOW_CODES.has(errorCode(error))) {
+    return new SlowRetrievalError(
+      `${url}: ${(error as Error).message} (${errorCode(error)}; slow-retrieval protection)`,
+      { url, cause: error },
+    );
+  }
+  return error;
+}
+
+/** Read a small error body so the socket stays reusable; destroy a large or endless one. */
+async function discard(body: Exchange['body']): Promise<void> {
+  await body.dump({ limit: ERROR_BODY_DUMP_LIMIT }).catch(noop);
+}
+
+function emptyBody(): Exchange['body'] {
+  // Only `once('close')`, `readableEnded`, `destroy` and iteration are used on a body.
+  const body = {
+    readableEnded: true,
+    once: () => body,
+    on: () => body,
+    destroy: () => body,
+    async *[Symbol.asyncIterator]() {},
+  };
+  return body as unknown as Exchange['body'];
+}
+
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? undefined : value;
+}
+
+function parseContentLength(value: string | string[] | undefined, url: string): number | undefined {
+  const text = single(value);
+  if (text === undefined) return undefined;
+  if (!/^\d{1,15}$/.test(text)) {
+    throw new DownloadError(`${url}: invalid Content-Length ${JSON.stringify(text)}`, { url });
+  }
+  return Number(text);
+}
+
+/** `bytes START-END/TOTAL` or `bytes START-END/*` (RFC 9110 §14.4). */
+function parseContentRange(
+  value: string | string[] | undefined,
+  url: string,
+): { start: number; total: number | undefined } | undefined {
+  const match = /^bytes (\d{1,15})-(\d{1,15})\/(\d{1,15}|\*)$/.exec(single(value)?.trim() ?? '');
+  if (match === null) return undefined;
+  const start = Number(match[1]);
+  const end = Number(match[2]);
+  const total = match[3] === '*' ? undefined : Number(match[3]);
+  if (end < start || (total !== undefined && end >= total)) {
+    throw new DownloadError(`${url}: inconsistent Content-Range ${String(value)}`, { url });
+  }
+  return { start, total };
+}
+
+/** `bytes *\/TOTAL` on a 416. */
+function parseUnsatisfiedRange(value: string | string[] | undefined): number | undefined {
+  const match = /^bytes \*\/(\d{1,15})$/.exec(single(value)?.trim() ?? '');
+  return match === null ? undefined : Number(match[1]);
+}
+
+/** `Retry-After` in seconds or as an HTTP date, in ms from now. */
+function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const text = single(value)?.trim();
+  if (text === undefined || text === '') return undefined;
+  if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** Resolve after `ms`, or reject with the signal's reason when it aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
