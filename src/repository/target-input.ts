@@ -1,0 +1,139 @@
+/**
+ * Checking what an administrator hands the repository for a target — path, length, hashes and
+ * `custom` data (tufota's `hardwareIds`, `version`, `releaseCounter`) — before anything is
+ * written, and where a target's file is stored (`targets/DIR/HASH.NAME` with consistent
+ * snapshots, TUF 5.7.3: one copy per hash algorithm listed).
+ *
+ * Pure; safe for concurrent use.
+ *
+ * @module
+ */
+import semver from 'semver';
+import { encodeCanonical } from '../canonical/index.js';
+import { HASH_HEX_LENGTH, isSupportedHashAlgorithm } from '../crypto/index.js';
+import { FormatError } from '../errors.js';
+import { checkTargetPath, TargetFile } from '../models/index.js';
+import { TARGETS_DIR } from './storage.js';
+
+/** tufota's conventions for `custom`, merged into it when given. */
+export interface TargetCustomOptions {
+  /** Arbitrary JSON object stored as the target's `custom` (canonical-JSON encodable). */
+  custom?: Record<string, unknown>;
+  /** Hardware the image is built for (`custom.hardwareIds`, Uptane's hardware identifier). */
+  hardwareIds?: string[];
+  /** Semantic version of the release (`custom.version`). */
+  version?: string;
+  /** Anti-rollback counter (`custom.releaseCounter`), an integer >= 0. */
+  releaseCounter?: number;
+}
+
+/** What is known about a target without its bytes (bulk imports of files stored elsewhere). */
+export interface TargetInfo {
+  length: number;
+  /** Algorithm → lowercase hex digest; at least one. */
+  hashes: Record<string, string>;
+}
+
+/** Longest `custom` object accepted, as canonical JSON bytes. */
+export const MAX_CUSTOM_LENGTH = 64 * 1024;
+
+/**
+ * Build the `custom` object, or `undefined` when there is none.
+ *
+ * @throws FormatError for malformed conventions or a `custom` that cannot be canonical JSON.
+ */
+export function buildCustom(options: TargetCustomOptions): Record<string, unknown> | undefined {
+  const custom: Record<string, unknown> = options.custom === undefined ? {} : { ...options.custom };
+  if (options.hardwareIds !== undefined) {
+    const ids = options.hardwareIds;
+    if (
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      !ids.every((id) => typeof id === 'string' && id.length > 0)
+    ) {
+      throw new FormatError('hardwareIds must be a non-empty array of non-empty strings', {
+        path: 'custom.hardwareIds',
+      });
+    }
+    custom.hardwareIds = [...ids];
+  }
+  if (options.version !== undefined) {
+    if (typeof options.version !== 'string' || semver.valid(options.version) === null) {
+      throw new FormatError(
+        `version must be a semantic version such as 1.4.2, got ${JSON.stringify(options.version)}`,
+        {
+          path: 'custom.version',
+        },
+      );
+    }
+    custom.version = options.version;
+  }
+  if (options.releaseCounter !== undefined) {
+    const counter = options.releaseCounter;
+    if (!Number.isSafeInteger(counter) || counter < 0) {
+      throw new FormatError(`releaseCounter must be an integer >= 0, got ${String(counter)}`, {
+        path: 'custom.releaseCounter',
+      });
+    }
+    custom.releaseCounter = counter;
+  }
+  if (Object.keys(custom).length === 0 && options.custom === undefined) return undefined;
+  // Throws CanonicalJsonError for floats, -0, lone surrogates: values a signature cannot cover.
+  const encoded = encodeCanonical(custom);
+  if (encoded.byteLength > MAX_CUSTOM_LENGTH) {
+    throw new FormatError(
+      `custom is ${encoded.byteLength} bytes as canonical JSON; at most ${MAX_CUSTOM_LENGTH}`,
+      {
+        path: 'custom',
+      },
+    );
+  }
+  return custom;
+}
+
+/**
+ * A checked {@link TargetFile}.
+ *
+ * @throws UnsafePathError for a path that could leave the targets directory.
+ * @throws FormatError for a bad length, unknown hash algorithm or malformed digest.
+ */
+export function buildTargetFile(
+  path: string,
+  info: TargetInfo,
+  custom: Record<string, unknown> | undefined,
+): TargetFile {
+  checkTargetPath(path);
+  if (!Number.isSafeInteger(info.length) || info.length < 0) {
+    throw new FormatError(
+      `target ${path}: length must be an integer >= 0, got ${String(info.length)}`,
+    );
+  }
+  const entries = Object.entries(info.hashes ?? {});
+  if (entries.length === 0) throw new FormatError(`target ${path}: at least one hash is required`);
+  const hashes: Record<string, string> = {};
+  for (const [algorithm, digest] of entries) {
+    if (!isSupportedHashAlgorithm(algorithm)) {
+      throw new FormatError(
+        `target ${path}: hash algorithm ${JSON.stringify(algorithm)} is not supported`,
+      );
+    }
+    if (
+      typeof digest !== 'string' ||
+      !/^[0-9a-f]+$/.test(digest) ||
+      digest.length !== HASH_HEX_LENGTH[algorithm]
+    ) {
+      throw new FormatError(
+        `target ${path}: ${algorithm} must be ${HASH_HEX_LENGTH[algorithm]} lowercase hex digits`,
+      );
+    }
+    hashes[algorithm] = digest;
+  }
+  return new TargetFile(path, info.length, hashes, custom);
+}
+
+/** Storage path of a target's copy named by one of its hashes: `targets/DIR/HASH.NAME`. */
+export function consistentTargetPath(targetPath: string, digest: string): string {
+  const slash = targetPath.lastIndexOf('/');
+  const dir = slash === -1 ? '' : `${targetPath.slice(0, slash)}/`;
+  return `${TARGETS_DIR}/${dir}${digest}.${targetPath.slice(slash + 1)}`;
+}
