@@ -1,4 +1,7 @@
 import { constants, generateKeyPairSync, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, hexToBytes, type PublicKeyData } from '../../src/crypto/keys.js';
 import { nobleCryptoProvider, nobleEd25519Sign } from '../../src/crypto/noble-provider.js';
@@ -298,5 +301,40 @@ describe('node provider key cache', () => {
       provider.verify(ed25519Key(i.toString(16).padStart(64, '0')), new Uint8Array(64), data);
     }
     expect(provider.cachedKeyCount).toBe(3);
+  });
+});
+
+describe('noble provider portability', () => {
+  it('imports nothing from node: in its whole module graph (runtimes without node:crypto can load it)', () => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = readFileSync(file, 'utf8');
+      for (const [, spec] of source.matchAll(/^\s*(?:import|export)[^'"]*from\s+'([^']+)'/gm)) {
+        expect({ file, spec }).not.toEqual({ file, spec: expect.stringMatching(/^node:/) });
+        if (spec!.startsWith('.')) visit(resolve(dirname(file), spec!.replace(/\.js$/, '.ts')));
+      }
+    };
+    visit(fileURLToPath(new URL('../../src/crypto/noble-provider.ts', import.meta.url)));
+    expect(seen.size).toBeGreaterThan(3);
+  });
+});
+
+describe('RSA public keys in PKCS#1 PEM', () => {
+  it('verify like SubjectPublicKeyInfo ones (the reference loads both)', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const key: PublicKeyData = {
+      keytype: 'rsa',
+      scheme: 'rsassa-pss-sha256',
+      keyval: { public: String(publicKey.export({ type: 'pkcs1', format: 'pem' })) },
+    };
+    expect(key.keyval.public).toMatch(/^-----BEGIN RSA PUBLIC KEY-----/);
+    const sig = sign('sha256', data, {
+      key: privateKey,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 32,
+    });
+    expect(nodeCryptoProvider.verify(key, sig, data)).toBe(true);
   });
 });
