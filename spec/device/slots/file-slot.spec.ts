@@ -1,17 +1,21 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SlotError } from '../../../src/errors.js';
 import { SlotErrorCode } from '../../../src/device/slot-controller.js';
 import { BootSimulator, imageStartsWith } from '../../../src/device/slots/boot-simulator.js';
 import { FileEnvStore, FileSlotController } from '../../../src/device/slots/file-slot.js';
+import { SlotError } from '../../../src/errors.js';
 import { evidenceOf, GOOD_IMAGE, makeRig, type Rig } from './helpers.js';
 
 let rig: Rig;
 let envPath: string;
 
 async function controller(): Promise<FileSlotController> {
-  return FileSlotController.create({ envPath, slotDevices: rig.slotDevices, evidence: evidenceOf(rig) });
+  return FileSlotController.create({
+    envPath,
+    slotDevices: rig.slotDevices,
+    evidence: evidenceOf(rig),
+  });
 }
 
 async function readEnv(): Promise<Record<string, string>> {
@@ -33,7 +37,11 @@ afterEach(() => rig.cleanup());
 describe('FileSlotController', () => {
   it('reports the initial state: A booted, confirmed, settled', async () => {
     const slots = await controller();
-    expect(slots.capabilities()).toMatchObject({ profile: 'file-mender', atomicActivation: true, confirmEveryBoot: false });
+    expect(slots.capabilities()).toMatchObject({
+      profile: 'file-mender',
+      atomicActivation: true,
+      confirmEveryBoot: false,
+    });
     expect(await slots.status()).toEqual({
       booted: 'A',
       nextBoot: 'A',
@@ -54,7 +62,12 @@ describe('FileSlotController', () => {
     await slots.invalidate(target);
     await writeImage(slots.slotDevice(target), `${GOOD_IMAGE}version 2\n`);
     await slots.activateTrial(target, { tries: 2 });
-    expect(await readEnv()).toEqual({ boot_part: 'B', upgrade_available: '1', bootcount: '0', bootlimit: '2' });
+    expect(await readEnv()).toEqual({
+      boot_part: 'B',
+      upgrade_available: '1',
+      bootcount: '0',
+      bootlimit: '2',
+    });
     const before = await slots.status();
     expect(before).toMatchObject({ booted: 'A', nextBoot: 'B', trialPending: true });
     expect(before.slots.B).toEqual({ bootable: true, confirmed: false, triesLeft: 2 });
@@ -124,14 +137,18 @@ describe('FileSlotController', () => {
     const slots = await controller();
     const before = await fs.readFile(envPath, 'utf8');
     await expect(slots.invalidate('A')).rejects.toMatchObject({ code: SlotErrorCode.BootedSlot });
-    await expect(slots.activateTrial('A', { tries: 1 })).rejects.toMatchObject({ code: SlotErrorCode.BootedSlot });
+    await expect(slots.activateTrial('A', { tries: 1 })).rejects.toMatchObject({
+      code: SlotErrorCode.BootedSlot,
+    });
     expect(await fs.readFile(envPath, 'utf8')).toBe(before);
   });
 
   it('refuses tries outside 1 … maxTries', async () => {
     const slots = await controller();
     for (const tries of [0, 4, 1.5, Number.NaN]) {
-      await expect(slots.activateTrial('B', { tries })).rejects.toMatchObject({ code: SlotErrorCode.Argument });
+      await expect(slots.activateTrial('B', { tries })).rejects.toMatchObject({
+        code: SlotErrorCode.Argument,
+      });
     }
   });
 
@@ -140,7 +157,9 @@ describe('FileSlotController', () => {
     await slots.activateTrial('B', { tries: 2 });
     await new BootSimulator(slots).simulateBoot();
     await expect(slots.invalidate('A')).rejects.toMatchObject({ code: SlotErrorCode.State });
-    await expect(slots.activateTrial('A', { tries: 1 })).rejects.toMatchObject({ code: SlotErrorCode.State });
+    await expect(slots.activateTrial('A', { tries: 1 })).rejects.toMatchObject({
+      code: SlotErrorCode.State,
+    });
     await expect(slots.cancelTrial()).rejects.toMatchObject({ code: SlotErrorCode.State });
   });
 
@@ -165,7 +184,10 @@ describe('FileSlotController', () => {
   it('rejects a missing, corrupt or oversized environment file with ERR_TUF_SLOT_ENV', async () => {
     const slots = await controller();
     await fs.rm(envPath);
-    await expect(slots.status()).rejects.toMatchObject({ code: SlotErrorCode.Environment, message: expect.stringMatching(/initEnv/) });
+    await expect(slots.status()).rejects.toMatchObject({
+      code: SlotErrorCode.Environment,
+      message: expect.stringMatching(/initEnv/),
+    });
     await fs.writeFile(envPath, '{"boot_part": 2}');
     await expect(slots.status()).rejects.toMatchObject({ code: SlotErrorCode.Environment });
     await fs.writeFile(envPath, '{"boot_part": "C"}');
@@ -177,7 +199,9 @@ describe('FileSlotController', () => {
   });
 
   it('initEnv refuses to overwrite unless asked', async () => {
-    await expect(FileSlotController.initEnv({ envPath })).rejects.toMatchObject({ code: SlotErrorCode.State });
+    await expect(FileSlotController.initEnv({ envPath })).rejects.toMatchObject({
+      code: SlotErrorCode.State,
+    });
     await FileSlotController.initEnv({ envPath, bootSlot: 'B', overwrite: true });
     expect(await new FileEnvStore(envPath).readAll()).toEqual(
       new Map([
@@ -191,7 +215,11 @@ describe('FileSlotController', () => {
 
   it('serializes concurrent verbs on one instance', async () => {
     const slots = await controller();
-    await Promise.all([slots.invalidate('B'), slots.activateTrial('B', { tries: 1 }), slots.status()]);
+    await Promise.all([
+      slots.invalidate('B'),
+      slots.activateTrial('B', { tries: 1 }),
+      slots.status(),
+    ]);
     expect(await readEnv()).toMatchObject({ boot_part: 'B', upgrade_available: '1' });
   });
 });

@@ -45,10 +45,17 @@ export function evidenceOf(rig: Rig) {
 }
 
 /** A tool runner that records every call (basename and args) and then runs the real tool. */
-export function recordingRunner(): { run: ToolRunner; calls: Array<{ tool: string; args: string[]; input?: string }> } {
+export function recordingRunner(): {
+  run: ToolRunner;
+  calls: Array<{ tool: string; args: string[]; input?: string }>;
+} {
   const calls: Array<{ tool: string; args: string[]; input?: string }> = [];
   const run: ToolRunner = (file, args, options?: RunToolOptions) => {
-    calls.push({ tool: path.basename(file), args: [...args], ...(options?.input !== undefined ? { input: options.input } : {}) });
+    calls.push({
+      tool: path.basename(file),
+      args: [...args],
+      ...(options?.input !== undefined ? { input: options.input } : {}),
+    });
     return runTool(file, args, options);
   };
   return { run, calls };

@@ -436,8 +436,10 @@ export interface RaucGrubProfileOptions {
  * RAUC's GRUB protocol (RAUC `docs/integration.rst` grub.cfg): at each boot GRUB walks `ORDER`,
  * sets `<x>_TRY=1` on every slot it examines and boots the first with `<x>_OK=1` and a `TRY` that
  * was 0; marking good sets `OK=1 TRY=0`, marking bad `OK=0 TRY=0`. One attempt per activation
- * (`maxTries` 1), and the booted slot needs confirming at every boot. If no slot qualifies GRUB
- * boots its `default` entry.
+ * (`maxTries` 1), and the booted slot needs confirming at every boot. If no slot qualifies
+ * (current RAUC grub.cfg) GRUB clears `TRY` of every `OK` slot and boots its `default` entry; if
+ * that slot was invalidated the attempt fails (use `panic=N` and a watchdog) and the next power-on
+ * boots the good slot again.
  */
 export function raucGrubProfile(options: RaucGrubProfileOptions = {}): EnvProfile {
   const names = options.bootnames ?? { A: 'A', B: 'B' };
@@ -529,12 +531,25 @@ export function raucGrubProfile(options: RaucGrubProfileOptions = {}): EnvProfil
     ],
     bootStep(env) {
       const st = state(env);
-      const changes: EnvChange[] = [];
+      const tried = { ...st.tried };
+      let chosen: SlotName | undefined;
       for (const s of st.slots) {
-        changes.push([tryVar(s), '1']);
-        if (st.ok[s] && !st.tried[s]) return { changes, slot: s };
+        const wasTried = tried[s];
+        tried[s] = true;
+        if (st.ok[s] && !wasTried) {
+          chosen = s;
+          break;
+        }
       }
-      return { changes, slot: defaultSlot };
+      if (chosen === undefined) {
+        // "reset booted flags in case both sides have failed to boot", then the default entry.
+        for (const s of SLOT_NAMES) if (st.ok[s] && tried[s]) tried[s] = false;
+      }
+      const changes: EnvChange[] = SLOT_NAMES.filter((s) => tried[s] !== st.tried[s]).map((s) => [
+        tryVar(s),
+        tried[s] ? '1' : '0',
+      ]);
+      return { changes, slot: chosen ?? defaultSlot };
     },
   };
 }
