@@ -23,6 +23,7 @@ import {
   type FromPemOptions,
   InMemorySigner,
   MAX_PRIVATE_KEY_PEM_LENGTH,
+  type PrivateKeyProblem,
   readPrivateKeyPem,
   type Signer,
 } from '../crypto/signer.js';
@@ -183,7 +184,7 @@ async function readKeyFile(path: string): Promise<string> {
 
 function describeProblem(
   path: string,
-  problem: string,
+  problem: PrivateKeyProblem,
   detail: string,
   context: { envName: string | null; passwordSource: string },
 ): string {
@@ -201,7 +202,7 @@ function describeProblem(
     case 'too-large':
     case 'not-pem':
       return `key file ${path} is not a PEM private key: ${detail}`;
-    default:
+    case 'malformed':
       return `key file ${path} is malformed (expected a PKCS#8 PEM private key): ${detail}`;
   }
 }
