@@ -4,9 +4,9 @@
  *
  * What it refuses, and why:
  * - bytes that are not UTF-8 (RFC 8259 §8.1), decoded with `fatal: true` so nothing is replaced
- *   by U+FFFD behind our back; a leading byte order mark (RFC 8259 §8.1 forbids adding one;
- *   python-tuf's `json.loads(data.decode("utf-8"))` refuses it too, so we refuse rather than strip
- *   and accept documents other clients reject);
+ *   by U+FFFD behind our back; a leading byte order mark (RFC 8259 §8.1: senders must not add
+ *   one; python-tuf's `JSONDeserializer` runs `json.loads(raw_data.decode("utf-8"))`, which
+ *   refuses it, so we refuse rather than strip it and accept documents the reference rejects);
  * - anything outside the grammar: comments, single quotes, trailing commas, invalid escapes,
  *   leading zeros, trailing garbage after the value;
  * - numbers with a fraction or an exponent (TUF metadata holds integers only; `1.0` would be
@@ -112,7 +112,7 @@ export function parseJson(input: Uint8Array | string, options: ParseJsonOptions 
   }
   if (text.charCodeAt(0) === 0xfeff) {
     throw new FormatError(
-      'cannot parse JSON: the input starts with a byte order mark (U+FEFF), which RFC 8259 forbids',
+      'cannot parse JSON: the input starts with a byte order mark (U+FEFF); RFC 8259 §8.1 says JSON text must not have one, and tufota refuses it as python-tuf does',
     );
   }
   return new Parser(text, maxDepth).parse();
