@@ -1,0 +1,95 @@
+/**
+ * Benchmark of the repository library at fleet scale: 100,000 small targets in 1,024 succinct
+ * hash bins (TAP 15), published to a local directory; then 100 more targets and a second
+ * publish, which must re-sign and rewrite only the bins those targets fall in.
+ *
+ * Targets are added from metadata (length + hashes, the bulk-import path; hashing 100,000 tiny
+ * files would measure the filesystem, not the repository), signed with node:crypto ed25519.
+ * Reports wall times in milliseconds, files written, and peak RSS (MiB) from
+ * `process.resourceUsage().maxRSS`. Not a test: timings depend on the machine and its disk.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { InMemorySigner } from '../src/crypto/index.js';
+import { FsRepositoryStorage, Repository } from '../src/repository/index.js';
+
+const INITIAL_TARGETS = 100_000;
+const MORE_TARGETS = 100;
+const BIT_LENGTH = 10;
+
+function info(i: number): { path: string; length: number; hashes: Record<string, string> } {
+  const path = `images/board-${i % 500}/image-${String(i).padStart(6, '0')}.bin`;
+  const data = `target ${i}`;
+  return {
+    path,
+    length: data.length,
+    hashes: {
+      sha256: createHash('sha256').update(data).digest('hex'),
+      sha512: createHash('sha512').update(data).digest('hex'),
+    },
+  };
+}
+
+/** Run the benchmark once and return its figures. */
+export async function benchRepository(): Promise<Record<string, number | string>> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tufota-bench-repo-'));
+  try {
+    const [root, targets, snapshot, timestamp, bins] = await Promise.all(
+      Array.from({ length: 5 }, () => InMemorySigner.generate('ed25519')),
+    );
+    const storage = await FsRepositoryStorage.open(dir);
+    const repo = await Repository.create(storage, {
+      roles: {
+        root: { keys: [root!] },
+        targets: { keys: [targets!] },
+        snapshot: { keys: [snapshot!] },
+        timestamp: { keys: [timestamp!] },
+      },
+    });
+    repo.createHashBins({ bitLength: BIT_LENGTH, keys: [bins!] });
+
+    const t0 = performance.now();
+    for (let i = 0; i < INITIAL_TARGETS; i++) {
+      const t = info(i);
+      repo.addTargetInfo(t.path, t);
+    }
+    const t1 = performance.now();
+    const first = await repo.publish();
+    const t2 = performance.now();
+    const rssAfterFirst = process.resourceUsage().maxRSS / 1024;
+
+    const t3 = performance.now();
+    for (let i = INITIAL_TARGETS; i < INITIAL_TARGETS + MORE_TARGETS; i++) {
+      const t = info(i);
+      repo.addTargetInfo(t.path, t);
+    }
+    const second = await repo.publish();
+    const t4 = performance.now();
+
+    const t5 = performance.now();
+    const reopened = await Repository.open(storage);
+    const t6 = performance.now();
+
+    return {
+      targets: INITIAL_TARGETS,
+      bins: 2 ** BIT_LENGTH,
+      addTargetsMs: Math.round(t1 - t0),
+      firstPublishMs: Math.round(t2 - t1),
+      firstTotalMs: Math.round(t2 - t0),
+      firstFilesWritten: first.written.length,
+      secondAddAndPublishMs: Math.round(t4 - t3),
+      secondFilesWritten: second.written.length,
+      secondBinsRewritten: second.roles.filter((r) => r.role.startsWith('bins-')).length,
+      reopenMs: Math.round(t6 - t5),
+      reopenedRoles: reopened.targetsRoleNames().length,
+      peakRssMiBAfterFirstPublish: Math.round(rssAfterFirst),
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
