@@ -1,0 +1,95 @@
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FsMetadataStore } from '../../src/storage/fs-metadata-store.js';
+import { RepoBuilder } from '../client/metadata-builder.js';
+
+let dir: string;
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tufota-store-'));
+});
+
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('FsMetadataStore', () => {
+  it('saves and loads exact bytes as <role>.json, and removes them', async () => {
+    const store = new FsMetadataStore(dir);
+    const bytes = new TextEncoder().encode('{"exact":  "bytes"}\n');
+    await store.save('timestamp', bytes);
+    expect(await fs.readdir(dir)).toEqual(['timestamp.json']);
+    expect(await store.load('timestamp')).toEqual(bytes);
+    await store.remove('timestamp');
+    expect(await store.load('timestamp')).toBeUndefined();
+    await store.remove('timestamp'); // absent: not an error
+  });
+
+  it('returns undefined for a role never saved', async () => {
+    expect(await new FsMetadataStore(dir).load('snapshot')).toBeUndefined();
+  });
+
+  it('percent-encodes role names so that none leaves the directory', async () => {
+    const store = new FsMetadataStore(path.join(dir, 'cache'));
+    await fs.mkdir(store.dir);
+    for (const role of ['../escape', '..', '.', 'a/b', 'ö'])
+      await store.save(role, new Uint8Array([1]));
+    expect((await fs.readdir(store.dir)).sort()).toEqual([
+      '%C3%B6.json',
+      '..%2Fescape.json',
+      '...json',
+      '..json',
+      'a%2Fb.json',
+    ]);
+    expect(await fs.readdir(dir)).toEqual(['cache']);
+    expect(await store.load('../escape')).toEqual(new Uint8Array([1]));
+  });
+
+  it('refuses to read a file larger than the cap', async () => {
+    const store = new FsMetadataStore(dir, { maxLength: 10 });
+    await fs.writeFile(path.join(dir, 'targets.json'), new Uint8Array(11));
+    await expect(store.load('targets')).rejects.toMatchObject({ code: 'ERR_TUF_STORAGE' });
+    await fs.writeFile(path.join(dir, 'targets.json'), new Uint8Array(10));
+    expect((await store.load('targets'))?.length).toBe(10);
+  });
+
+  it('replaces a file atomically, leaving no temporary file', async () => {
+    const store = new FsMetadataStore(dir);
+    await store.save('snapshot', new Uint8Array([1, 2, 3]));
+    await store.save('snapshot', new Uint8Array([4]));
+    expect(await store.load('snapshot')).toEqual(new Uint8Array([4]));
+    expect(await fs.readdir(dir)).toEqual(['snapshot.json']);
+  });
+
+  it('init creates the directory and installs root.json, refusing to replace one', async () => {
+    const repo = await RepoBuilder.create();
+    const root = await repo.rootBytes();
+    const target = path.join(dir, 'new', 'metadata');
+    const store = await FsMetadataStore.init(target, root);
+    expect(await store.load('root')).toEqual(root);
+    await expect(FsMetadataStore.init(target, root)).rejects.toMatchObject({
+      code: 'ERR_TUF_INVALID_STATE',
+    });
+    repo.root.version = 2;
+    const newer = await repo.rootBytes();
+    await FsMetadataStore.init(target, newer, { overwrite: true });
+    expect(await store.load('root')).toEqual(newer);
+  });
+
+  it('init refuses bytes that are not root metadata', async () => {
+    const repo = await RepoBuilder.create();
+    await expect(FsMetadataStore.init(dir, await repo.timestampBytes())).rejects.toMatchObject({
+      code: 'ERR_TUF_FORMAT',
+    });
+    expect(await fs.readdir(dir)).toEqual([]);
+  });
+
+  it('fails with a StorageError when a role path is a directory', async () => {
+    await fs.mkdir(path.join(dir, 'targets.json'));
+    await expect(new FsMetadataStore(dir).load('targets')).rejects.toMatchObject({
+      code: 'ERR_TUF_STORAGE',
+    });
+  });
+});
