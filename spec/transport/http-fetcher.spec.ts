@@ -89,6 +89,20 @@ describe('HttpFetcher', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('does not wait for a 404 whose body drips forever (slow-retrieval through an error page)', async () => {
+    let closed: Promise<void> | undefined;
+    const server = await serve((_req, res) => {
+      closed = connectionClosed(res);
+      res.writeHead(404);
+      const timer = setInterval(() => res.write('.'), 50);
+      res.once('close', () => clearInterval(timer));
+    });
+    // No body timeout: only the bounded discard of refused bodies ends this.
+    const error = await failure(fetcher({ bodyTimeoutMs: 0 }).fetchBytes(`${server.origin}/x`, 99));
+    expect(error.code).toBe('ERR_TUF_NOT_FOUND');
+    await closed;
+  });
+
   it('maps HTTP 500 to DownloadHttpError with the status, without retrying', async () => {
     const server = await serve((_req, res) => res.writeHead(500).end());
     const error = await failure(fetcher({ retries: 3 }).fetchBytes(`${server.origin}/x`, 100));

@@ -41,11 +41,10 @@ import { BaseFetcher } from '../client/fetcher.js';
 import {
   DownloadError,
   DownloadHttpError,
-  DownloadLengthError,
   InvalidStateError,
-  NotFoundError,
   SlowRetrievalError,
 } from '../errors.js';
+import { classify, type ResponseHeaders, type Verdict } from './http-response.js';
 
 const debug = debuglog('tufota');
 
@@ -116,9 +115,6 @@ const DEFAULTS = {
   userAgent: 'tufota',
 } as const;
 
-/** Statuses worth another attempt: overload and gateway trouble, not the resource's state. */
-const TRANSIENT_STATUS = new Set([429, 502, 503, 504]);
-const NOT_FOUND_STATUS = new Set([403, 404, 410]);
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 /** Error codes of failures that may not recur: the connection broke, nothing was received. */
 const TRANSIENT_CODES = new Set([
@@ -138,13 +134,18 @@ const SLOW_CODES = new Set([
 ]);
 /** Headers that must not follow a redirect to another origin. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
-/** Error bodies are read up to this much so the socket can be reused, else destroyed. */
-const ERROR_BODY_DUMP_LIMIT = 16 * 1024;
+/**
+ * Bodies of refused responses (errors, redirects) are read up to this much and for this long so
+ * the socket can be reused; a larger or slower one is destroyed. The time bound matters: a 404
+ * body dripping a byte at a time would otherwise hold the fetch for `bodyTimeoutMs` per byte.
+ */
+const DISCARD_LIMIT_BYTES = 16 * 1024;
+const DISCARD_LIMIT_MS = 1_000;
 
 /** One response with its per-fetch state, before the base class takes over the body. */
 interface Exchange {
   statusCode: number;
-  headers: Record<string, string | string[] | undefined>;
+  headers: ResponseHeaders;
   body: Dispatcher.ResponseData['body'];
 }
 
@@ -302,55 +303,37 @@ export class HttpFetcher extends BaseFetcher {
         continue;
       }
       const { statusCode, headers, body } = exchange;
-      const declaredLength = parseContentLength(headers['content-length'], url);
-      if (statusCode === 200) return { body, offset: 0, declaredLength };
-      if (statusCode === 206 && offset > 0) {
-        const range = parseContentRange(headers['content-range'], url);
-        if (range === undefined || range.start !== offset) {
-          await discard(body);
-          throw new DownloadError(
-            `${url}: asked for bytes from ${offset} but the 206 response's Content-Range is ` +
-              `${String(headers['content-range'])}`,
-            { url },
-          );
-        }
-        if (range.total !== undefined && range.total > request.maxLength) {
-          await discard(body);
-          throw new DownloadLengthError(
-            `${url}: the resource is ${range.total} bytes, more than the ${request.maxLength}-byte cap`,
-            { url, maxLength: request.maxLength },
-          );
-        }
-        return { body, offset, declaredLength };
+      let verdict: Verdict;
+      try {
+        verdict = classify(statusCode, headers, offset, request.maxLength, url);
+      } catch (error) {
+        await discard(body); // a refused response must not keep its socket
+        throw error;
       }
+      if (verdict.kind === 'body')
+        return { body, offset: verdict.offset, declaredLength: verdict.declaredLength };
       await discard(body);
-      if (statusCode === 416 && offset > 0) {
-        const total = parseUnsatisfiedRange(headers['content-range']);
-        if (total === offset) return { body: emptyBody(), offset, declaredLength: 0 };
-        // The partial data does not fit this resource: start over from byte 0, once.
+      if (verdict.kind === 'complete') return { body: emptyBody(), offset, declaredLength: 0 };
+      if (verdict.kind === 'restart') {
+        // The partial data does not fit this resource: start over from byte 0 (at most once,
+        // since a request without Range cannot get a 416), without spending a retry.
         debug('GET %s: range from %d not satisfiable; restarting from 0', url, offset);
         offset = 0;
         attempt--;
         continue;
       }
-      if (NOT_FOUND_STATUS.has(statusCode)) {
-        throw new NotFoundError(`${url} not found (HTTP ${statusCode})`, { url });
+      if (attempt >= this.#options.retries) {
+        throw new DownloadHttpError(`${url}: the server answered HTTP ${statusCode}`, {
+          url,
+          statusCode,
+        });
       }
-      if (TRANSIENT_STATUS.has(statusCode) && attempt < this.#options.retries) {
-        const retryAfter = parseRetryAfter(headers['retry-after']);
-        debug('GET %s answered %d; retry %d', url, statusCode, attempt + 1);
-        await sleep(
-          retryAfter === undefined
-            ? this.#backoff(attempt)
-            : Math.min(retryAfter, this.#options.retryMaxDelayMs),
-          signal,
-        );
-        continue;
-      }
-      throw new DownloadHttpError(`${url}: the server answered HTTP ${statusCode}`, {
-        url,
-        statusCode,
-      });
+      debug('GET %s answered %d; retry %d', url, statusCode, attempt + 1);
+      const delay =
+        verdict.retryAfterMs === undefined
+          ? this.#backoff(attempt)
+          : Math.min(verdict.retryAfterMs, this.#options.retryMaxDelayMs);
+      await sleep(delay, signal);
     }
   }
 
@@ -508,9 +491,11 @@ function mapTransportError(error: unknown, url: string): unknown {
   return error;
 }
 
-/** Read a small error body so the socket stays reusable; destroy a large or endless one. */
+/** Read a small, quick error body so the socket stays reusable; destroy any other. */
 async function discard(body: Exchange['body']): Promise<void> {
-  await body.dump({ limit: ERROR_BODY_DUMP_LIMIT }).catch(noop);
+  await body
+    .dump({ limit: DISCARD_LIMIT_BYTES, signal: AbortSignal.timeout(DISCARD_LIMIT_MS) })
+    .catch(noop);
 }
 
 function emptyBody(): Exchange['body'] {
@@ -523,50 +508,6 @@ function emptyBody(): Exchange['body'] {
     async *[Symbol.asyncIterator]() {},
   };
   return body as unknown as Exchange['body'];
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? undefined : value;
-}
-
-function parseContentLength(value: string | string[] | undefined, url: string): number | undefined {
-  const text = single(value);
-  if (text === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(text)) {
-    throw new DownloadError(`${url}: invalid Content-Length ${JSON.stringify(text)}`, { url });
-  }
-  return Number(text);
-}
-
-/** `bytes START-END/TOTAL` or `bytes START-END/*` (RFC 9110 §14.4). */
-function parseContentRange(
-  value: string | string[] | undefined,
-  url: string,
-): { start: number; total: number | undefined } | undefined {
-  const match = /^bytes (\d{1,15})-(\d{1,15})\/(\d{1,15}|\*)$/.exec(single(value)?.trim() ?? '');
-  if (match === null) return undefined;
-  const start = Number(match[1]);
-  const end = Number(match[2]);
-  const total = match[3] === '*' ? undefined : Number(match[3]);
-  if (end < start || (total !== undefined && end >= total)) {
-    throw new DownloadError(`${url}: inconsistent Content-Range ${String(value)}`, { url });
-  }
-  return { start, total };
-}
-
-/** `bytes *\/TOTAL` on a 416. */
-function parseUnsatisfiedRange(value: string | string[] | undefined): number | undefined {
-  const match = /^bytes \*\/(\d{1,15})$/.exec(single(value)?.trim() ?? '');
-  return match === null ? undefined : Number(match[1]);
-}
-
-/** `Retry-After` in seconds or as an HTTP date, in ms from now. */
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const text = single(value)?.trim();
-  if (text === undefined || text === '') return undefined;
-  if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /** Resolve after `ms`, or reject with the signal's reason when it aborts first. */
