@@ -48,6 +48,16 @@ describe('parseJson: accepted input', () => {
     expect(parseJson('"\\u0000"')).toBe('\u0000');
   });
 
+  it('finds escapes wherever they are among escape-free strings', () => {
+    // The fast path remembers the next backslash; strings before, at and after it must all work.
+    const value = ['a', 'b\n', 'c', 'd"e', '', 'f\\', { 'k\t': 'v', x: '\\' }, 'tail'];
+    expect(parseJson(JSON.stringify(value))).toEqual(value);
+    expect(parseJson(JSON.stringify(value, null, 2))).toEqual(value);
+    expect(parseJson(String.raw`["x\\"]`)).toEqual(['x\\']);
+    expect(parseJson(String.raw`["\\", "\\\"", "\"", "a"]`)).toEqual(['\\', '\\"', '"', 'a']);
+    expect(() => parseJson(String.raw`["x\"]`)).toThrow(FormatError);
+  });
+
   it('accepts raw control characters and U+2028, as canonical JSON writes them', () => {
     expect(parseJson(bytes(0x22, 0x01, 0x0a, 0x09, 0x1f, 0x22))).toBe('\u0001\n\t\u001f');
     expect(parseJson(utf8('"\u2028\u2029"'))).toBe('\u2028\u2029');

@@ -69,6 +69,7 @@ export interface ParseJsonOptions {
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * Parse untrusted JSON text strictly (see the module documentation for what is refused).
@@ -97,6 +98,13 @@ export function parseJson(input: Uint8Array | string, options: ParseJsonOptions 
   let text: string;
   if (typeof input === 'string') {
     if (input.length > maxLength) throw tooLong(input.length, maxLength, 'characters');
+    // Decoded UTF-8 is always well-formed; a JavaScript string may hold a raw lone surrogate.
+    const lone = isWellFormed(input) ? null : LONE_SURROGATE.exec(input);
+    if (lone !== null) {
+      throw new CanonicalJsonError(
+        `cannot parse JSON: lone surrogate U+${input.charCodeAt(lone.index).toString(16).toUpperCase()} at character offset ${lone.index}: it has no UTF-8 form`,
+      );
+    }
     text = input;
   } else if (input instanceof Uint8Array) {
     if (input.byteLength > maxLength) throw tooLong(input.byteLength, maxLength, 'bytes');
@@ -118,6 +126,15 @@ export function parseJson(input: Uint8Array | string, options: ParseJsonOptions 
   return new Parser(text, maxDepth).parse();
 }
 
+/**
+ * `String.prototype.isWellFormed` (ES2024, native in Node 20; O(1) for Latin-1 strings) where
+ * available, else a regular expression.
+ */
+function isWellFormed(s: string): boolean {
+  const native = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  return native === undefined ? !LONE_SURROGATE.test(s) : native.call(s);
+}
+
 function tooLong(length: number, maxLength: number, unit: string): FormatError {
   return new FormatError(
     `cannot parse JSON: the input is ${length} ${unit} long, more than maxLength ${maxLength}`,
@@ -132,6 +149,8 @@ function tooLong(length: number, maxLength: number, unit: string): FormatError {
 class Parser {
   private pos = 0;
   private depth = 0;
+  /** Index of the next backslash at or after the last string start searched (see `string`). */
+  private nextBackslash = -1;
   private readonly containers: (JsonValue[] | JsonObject)[] = [];
   private readonly keys: (string | null | undefined)[] = [];
 
@@ -274,21 +293,23 @@ class Parser {
   /** Read a string whose opening quote is just before `start`; sets `this.pos` past the close. */
   private string(start: number): string {
     const text = this.text;
-    const n = text.length;
-    for (let i = start; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        this.pos = i + 1;
-        return text.slice(start, i);
-      }
-      if (c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
-        return this.stringSlow(start, i);
-      }
+    const end = text.indexOf('"', start);
+    if (end === -1) throw this.fail(start - 1, 'unterminated string');
+    // Escapes are rare: remember where the next backslash is instead of testing every character
+    // (indexOf is a native scan). The text is known well-formed, so no surrogate check is needed.
+    let backslash = this.nextBackslash;
+    if (backslash < start) {
+      backslash = text.indexOf('\\', start);
+      this.nextBackslash = backslash = backslash === -1 ? Number.POSITIVE_INFINITY : backslash;
     }
-    throw this.fail(start - 1, 'unterminated string');
+    if (backslash > end) {
+      this.pos = end + 1;
+      return text.slice(start, end);
+    }
+    return this.stringSlow(start, backslash);
   }
 
-  /** The general string path from index `i` on: escapes and surrogates. */
+  /** The general string path, from the first backslash at `i` on. */
   private stringSlow(start: number, i: number): string {
     const text = this.text;
     const n = text.length;
@@ -356,12 +377,6 @@ class Parser {
         i += 2;
         chunk = i;
         continue;
-      }
-      if (c >= 0xd800 && c <= 0xdfff) {
-        // Only string input can hold a raw lone surrogate (UTF-8 decoding refuses them).
-        const next = text.charCodeAt(i + 1);
-        if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) throw this.loneSurrogate(i, c);
-        i++;
       }
       i++;
     }
