@@ -29,14 +29,20 @@ describe('Repository: create, add targets, publish', () => {
       version: '1.2.0',
       releaseCounter: 3,
     });
-    expect(target.custom).toEqual({ hardwareIds: ['board-a'], version: '1.2.0', releaseCounter: 3 });
+    expect(target.custom).toEqual({
+      hardwareIds: ['board-a'],
+      version: '1.2.0',
+      releaseCounter: 3,
+    });
     const result = await repo.publish();
     expect(result.roles).toEqual([
       { role: 'targets', version: 2 },
       { role: 'snapshot', version: 2 },
       { role: 'timestamp', version: 2 },
     ]);
-    expect(new TextDecoder().decode(await client.download('firmware/board-a/fw.img'))).toBe('image one');
+    expect(new TextDecoder().decode(await client.download('firmware/board-a/fw.img'))).toBe(
+      'image one',
+    );
   });
 
   it('stores one copy per hash as HASH.NAME, hashing a stream while copying it', async () => {
@@ -50,7 +56,9 @@ describe('Repository: create, add targets, publish', () => {
     expect(target.length).toBe(whole.byteLength);
     expect(target.hashes).toEqual({ sha256: sha('sha256', whole), sha512: sha('sha512', whole) });
     for (const digest of Object.values(target.hashes)) {
-      expect(await readFile(path.join(dir, 'targets/a/b', `${digest}.c.bin`), 'utf8')).toBe('part one, part two');
+      expect(await readFile(path.join(dir, 'targets/a/b', `${digest}.c.bin`), 'utf8')).toBe(
+        'part one, part two',
+      );
     }
     expect(await readdir(path.join(dir, '.tufota/incoming'))).toEqual([]);
   });
@@ -61,7 +69,9 @@ describe('Repository: create, add targets, publish', () => {
     await repo.publish();
     const timestampBytes = await readFile(path.join(dir, 'metadata/timestamp.json'));
     const timestamp = Metadata.fromBytes(timestampBytes, 'timestamp');
-    const snapshotBytes = await readFile(path.join(dir, `metadata/${timestamp.signed.snapshotMeta.version}.snapshot.json`));
+    const snapshotBytes = await readFile(
+      path.join(dir, `metadata/${timestamp.signed.snapshotMeta.version}.snapshot.json`),
+    );
     expect(timestamp.signed.snapshotMeta.length).toBe(snapshotBytes.byteLength);
     expect(timestamp.signed.snapshotMeta.hashes).toEqual({ sha256: sha('sha256', snapshotBytes) });
     const snapshot = Metadata.fromBytes(snapshotBytes, 'snapshot');
@@ -80,7 +90,11 @@ describe('Repository: create, add targets, publish', () => {
     await repo.addTarget('apps/one', text('1'), { role: 'apps' });
     const result = await repo.publish();
     expect(result.roles.map((r) => r.role)).toEqual(['apps', 'snapshot', 'timestamp']);
-    expect(result.written).toEqual(['metadata/2.apps.json', 'metadata/3.snapshot.json', 'metadata/timestamp.json']);
+    expect(result.written).toEqual([
+      'metadata/2.apps.json',
+      'metadata/3.snapshot.json',
+      'metadata/timestamp.json',
+    ]);
   });
 
   it('reopens from storage alone and continues where it left off', async () => {

@@ -107,11 +107,17 @@ describe('Repository: key rotation', () => {
     repo.addKey('timestamp', ts2!);
     repo.revokeKey('timestamp', keys.timestamp.keyid);
     const before = await storage.list('metadata');
-    await expect(repo.publish()).rejects.toMatchObject({ code: 'ERR_TUF_UNSIGNED', role: 'timestamp' });
+    await expect(repo.publish()).rejects.toMatchObject({
+      code: 'ERR_TUF_UNSIGNED',
+      role: 'timestamp',
+    });
     expect(await storage.list('metadata')).toEqual(before);
     const result = await repo.publish({ unsafeAllowRotationWindow: true });
     expect(result.roles.map((r) => r.role)).toEqual(['root', 'timestamp']);
-    const client = await Client.create(server.url, (await storage.readFile('metadata/1.root.json'))!);
+    const client = await Client.create(
+      server.url,
+      (await storage.readFile('metadata/1.root.json'))!,
+    );
     await client.lookup('anything');
     expect(await client.trusted('timestamp')).toBe(2);
   });
