@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BaseFetcher, type OpenedResource, type OpenRequest } from '../../src/client/fetcher.js';
+import { createUpdater, FsMetadataStore } from '../../src/client/index.js';
 import type { MetadataStore } from '../../src/client/metadata-store.js';
 import { metadataFileName } from '../../src/client/role-names.js';
 import { TargetVerifier } from '../../src/client/target-verifier.js';
@@ -501,6 +502,22 @@ describe('Updater: targets', () => {
     expect(await codeOfAsync(updater.downloadTarget(target))).toBe('ERR_TUF_INVALID_STATE');
     expect(await codeOfAsync(updater.downloadTarget(target, path.join(tempDir, 'x')))).toBe(
       'ERR_TUF_INVALID_STATE',
+    );
+  });
+});
+
+describe('createUpdater', () => {
+  it('wires an FsMetadataStore: refuses an uninitialized directory, loads an initialized one', async () => {
+    const metadataDir = path.join(tempDir, 'metadata');
+    await expect(createUpdater({ metadataDir, metadataBaseUrl: META })).rejects.toMatchObject({
+      code: 'ERR_TUF_INVALID_STATE',
+    });
+    await FsMetadataStore.init(metadataDir, await repo.rootBytes());
+    const updater = await createUpdater({ metadataDir, metadataBaseUrl: META, fetcher });
+    updater.unsafeSetReferenceTime(NOW);
+    await updater.refresh();
+    expect(new Uint8Array(await fs.readFile(path.join(metadataDir, 'timestamp.json')))).toEqual(
+      fetcher.files.get(`${META}timestamp.json`),
     );
   });
 });
