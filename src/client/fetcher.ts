@@ -168,7 +168,8 @@ export interface OpenedResource {
  *     const data = this.files.get(url);
  *     if (data === undefined) throw new NotFoundError(`${url} not found`, { url });
  *     const offset = request.offset <= data.length ? request.offset : 0;
- *     return { body: [data.subarray(offset)], offset, declaredLength: data.length - offset };
+ *     async function* body() { yield data!.subarray(offset); }
+ *     return { body: body(), offset, declaredLength: data.length - offset };
  *   }
  * }
  * ```
