@@ -18,6 +18,8 @@ export {
   type FsMetadataStoreInitOptions,
   type FsMetadataStoreOptions,
 } from '../storage/fs-metadata-store.js';
+// The concrete fetchers, so `tufota/client` alone is enough to wire an Updater.
+export * from '../transport/index.js';
 export { DEFAULT_UPDATER_CONFIG, resolveUpdaterConfig, type UpdaterConfig } from './config.js';
 export {
   BaseFetcher,
@@ -29,8 +31,6 @@ export {
   type OpenRequest,
 } from './fetcher.js';
 export type { MetadataStore } from './metadata-store.js';
-// The concrete fetchers, so `tufota/client` alone is enough to wire an Updater.
-export * from '../transport/index.js';
 export { encodeRoleName, metadataFileName, targetFileName, targetUrlPath } from './role-names.js';
 export { TargetVerifier } from './target-verifier.js';
 export {

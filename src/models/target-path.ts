@@ -21,7 +21,6 @@ export function unsafeTargetPathReason(targetPath: string): string | undefined {
     return `it is longer than ${MAX_TARGET_PATH_LENGTH} characters`;
   if (targetPath.startsWith('/')) return 'it is absolute (starts with "/")';
   if (targetPath.includes('\\')) return 'it contains a backslash';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\u0000-\u001f\u007f]/.test(targetPath)) return 'it contains a NUL or control character';
   if (/^[A-Za-z]:/.test(targetPath)) return 'it starts with a drive letter';
   for (const segment of targetPath.split('/')) {
