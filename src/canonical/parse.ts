@@ -27,8 +27,8 @@
  *
  * One deliberate leniency: raw control characters (U+0000..U+001F) inside strings are accepted,
  * although RFC 8259 §7 requires them escaped. Canonical JSON (OLPC, securesystemslib) writes them
- * raw, so canonical bytes (which some repositories serve as is) are only readable this way, and
- * `parseJson` is the exact inverse of `encodeCanonical`. A raw control character has one meaning,
+ * raw, so canonical bytes (a file written with `encodeCanonical`, say) are only readable this
+ * way, and `parseJson` is the exact inverse of `encodeCanonical`. A raw control character has one meaning,
  * so accepting it creates no ambiguity. (Python's `json.loads` refuses them by default; metadata
  * written with `JSON.stringify` or `json.dumps` never contains them.)
  *
