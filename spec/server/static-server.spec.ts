@@ -151,12 +151,13 @@ describe('createStaticServer', () => {
   });
 
   it('serves the whole file for multiple or malformed ranges, and for a stale If-Range', async () => {
-    for (const headers of [
+    const cases: Record<string, string>[] = [
       { range: 'bytes=0-1,3-4' },
       { range: 'items=0-1' },
       { range: 'bytes=5-2' },
       { range: 'bytes=2-', 'if-range': '"stale"' },
-    ]) {
+    ];
+    for (const headers of cases) {
       const reply = await send(server, `/targets/fw/${HASH}.img`, { headers });
       expect(reply.status).toBe(200);
       expect(reply.body).toEqual(TARGET);
