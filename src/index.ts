@@ -10,7 +10,7 @@
  * ```ts
  * import { InMemorySigner, Metadata, Targets, TargetFile } from 'tufota';
  *
- * const signer = InMemorySigner.generate('ed25519');
+ * const signer = await InMemorySigner.generate('ed25519');
  * const targets = new Metadata(new Targets({ expires: new Date('2030-01-01T00:00:00Z') }));
  * targets.signed.addTarget(new TargetFile('firmware/1.0.0.img', 4, { sha256: '…' }));
  * await targets.sign(signer);
