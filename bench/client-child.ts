@@ -1,0 +1,148 @@
+/**
+ * One measured client run of the client benchmark (`bench/client.ts`), in its own process so
+ * that its peak RSS is its own: `node dist/bench/client-child.js JOB.json` runs one phase with
+ * one client and prints one JSON line `{ ms, maxRssMiB, found }` on stdout.
+ *
+ * Each run starts from an empty client cache holding only the trusted `root.json`. Setup that a
+ * phase needs but does not measure (the refresh before (b), the look-ups before (c)) runs
+ * first; only the phase itself is timed, while the reported peak RSS is the whole process's up
+ * to the end of the phase. The client library is imported dynamically, so the other one is
+ * never loaded into the process.
+ *
+ * @module
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+
+/** What the parent asks one child to do. */
+export interface ClientJob {
+  client: 'tufota' | 'tuf-js';
+  /** `a`: cold refresh + one look-up; `b`: the look-ups; `c`: the downloads. */
+  phase: 'a' | 'b' | 'c';
+  /** An empty directory for this run's metadata cache and targets. */
+  workDir: string;
+  /** The trusted root, as shipped to the device. */
+  rootPath: string;
+  metadataBaseUrl: string;
+  targetBaseUrl: string;
+  /** Target paths looked up in phase (b); the first is the phase (a) look-up. */
+  lookups: string[];
+  /** Target paths downloaded in phase (c). */
+  downloads: string[];
+}
+
+/** What one child reports. */
+export interface ClientRunResult {
+  /** Wall time of the measured phase. */
+  ms: number;
+  /** Peak resident set size of the child process at the end of the phase. */
+  maxRssMiB: number;
+  /** Look-ups that found their target, or files downloaded: a check that the work was done. */
+  found: number;
+}
+
+/** The operations a phase needs, the same for both clients. */
+interface ClientDriver {
+  refresh(): Promise<void>;
+  /** Resolves to an opaque target info, or undefined when no role lists the path. */
+  lookup(targetPath: string): Promise<unknown>;
+  download(info: unknown, file: string): Promise<void>;
+}
+
+async function tufotaDriver(job: ClientJob, metadataDir: string, targetDir: string) {
+  const { FsMetadataStore, HttpFetcher, Updater } = await import('../src/client/index.js');
+  const rootBytes = new Uint8Array(await readFile(job.rootPath));
+  const updater = await Updater.create({
+    metadataBaseUrl: job.metadataBaseUrl,
+    targetBaseUrl: job.targetBaseUrl,
+    targetDir,
+    fetcher: new HttpFetcher(),
+    metadataStore: await FsMetadataStore.init(metadataDir, rootBytes),
+  });
+  type Info = Parameters<typeof updater.downloadTarget>[0];
+  return {
+    refresh: () => updater.refresh(),
+    lookup: (targetPath) => updater.getTargetInfo(targetPath),
+    download: async (info, file) => {
+      await updater.downloadTarget(info as Info, file);
+    },
+  } satisfies ClientDriver;
+}
+
+async function tufJsDriver(job: ClientJob, metadataDir: string, targetDir: string) {
+  const { Updater } = await import('tuf-js');
+  // tuf-js reads the trusted root from `metadataDir/root.json`.
+  await mkdir(metadataDir, { recursive: true });
+  await writeFile(path.join(metadataDir, 'root.json'), await readFile(job.rootPath));
+  const updater = new Updater({
+    metadataDir,
+    metadataBaseUrl: job.metadataBaseUrl,
+    targetDir,
+    targetBaseUrl: job.targetBaseUrl,
+  });
+  type Info = Parameters<typeof updater.downloadTarget>[0];
+  return {
+    refresh: () => updater.refresh(),
+    lookup: (targetPath) => updater.getTargetInfo(targetPath),
+    download: async (info, file) => {
+      await updater.downloadTarget(info as Info, file);
+    },
+  } satisfies ClientDriver;
+}
+
+/** Run `job` and return its figures. */
+export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
+  const metadataDir = path.join(job.workDir, 'metadata');
+  const targetDir = path.join(job.workDir, 'targets');
+  await mkdir(targetDir, { recursive: true });
+  const make = job.client === 'tufota' ? tufotaDriver : tufJsDriver;
+  let found = 0;
+  let ms: number;
+  if (job.phase === 'a') {
+    const start = performance.now();
+    const client = await make(job, metadataDir, targetDir);
+    await client.refresh();
+    if ((await client.lookup(job.lookups[0] as string)) !== undefined) found++;
+    ms = performance.now() - start;
+  } else if (job.phase === 'b') {
+    const client = await make(job, metadataDir, targetDir);
+    await client.refresh();
+    const start = performance.now();
+    for (const targetPath of job.lookups) {
+      if ((await client.lookup(targetPath)) !== undefined) found++;
+    }
+    ms = performance.now() - start;
+  } else {
+    const client = await make(job, metadataDir, targetDir);
+    await client.refresh();
+    const infos: unknown[] = [];
+    for (const targetPath of job.downloads) {
+      const info = await client.lookup(targetPath);
+      if (info === undefined) throw new Error(`${job.client} found no target ${targetPath}`);
+      infos.push(info);
+    }
+    const start = performance.now();
+    // Sequential, as tuf-js can only be driven (one downloadTarget at a time).
+    for (const [i, info] of infos.entries()) {
+      await client.download(info, path.join(targetDir, `download-${i}.bin`));
+      found++;
+    }
+    ms = performance.now() - start;
+  }
+  return { ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, found };
+}
+
+const jobPath = process.argv[2];
+if (
+  jobPath !== undefined &&
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(process.argv[1]).href
+) {
+  const job = JSON.parse(await readFile(jobPath, 'utf8')) as ClientJob;
+  const result = await runClientJob(job);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Keep-alive sockets of either fetcher must not hold the process open.
+  process.exit(0);
+}
