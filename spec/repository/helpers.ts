@@ -1,14 +1,23 @@
 /**
  * Test helpers for the repository specs: keys, a temporary repository directory, a loopback
- * static web server over it, and an independent TUF client (tuf-js) that judges what is served.
+ * static web server over it, and a judge of what is served: {@link Client} runs two independent
+ * TUF clients — tuf-js 4 and tufota's own `Updater` — side by side, each with its own cache, and
+ * fails the test whenever they disagree (one refuses what the other accepts, or they report a
+ * different target, different bytes or a different trusted version).
+ *
+ * Not safe for concurrent use of one `Client` (each judgement reads and writes its caches).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Updater } from 'tuf-js';
+import { Updater as TufJsUpdater } from 'tuf-js';
+import { expect } from 'vitest';
+import { Updater } from '../../src/client/updater.js';
 import { InMemorySigner } from '../../src/crypto/index.js';
 import { FsRepositoryStorage, Repository } from '../../src/repository/index.js';
+import { FsMetadataStore } from '../../src/storage/fs-metadata-store.js';
+import { HttpFetcher } from '../../src/transport/http-fetcher.js';
 
 export const T0 = new Date('2030-01-01T00:00:00Z');
 
@@ -68,26 +77,47 @@ export async function serve(dir: string): Promise<{ url: string; close(): Promis
   };
 }
 
-/** A tuf-js client with its own cache, trusting `rootBytes`. */
-export class Client {
-  private constructor(
+/** What a client says about a target: the fields a targets role signs, as plain data. */
+export interface TargetView {
+  path: string;
+  length: number;
+  hashes: Record<string, string>;
+  /** The `custom` object verbatim; `undefined` when the entry has none. */
+  custom: Record<string, unknown> | undefined;
+}
+
+/** The outcome of one client session: per requested path, its entry and (if asked) its bytes. */
+interface SessionResult {
+  info: TargetView | undefined;
+  bytes?: Uint8Array;
+}
+
+/** One of the two judges: a fresh updater per session, over its own persistent cache. */
+interface Judge {
+  readonly name: string;
+  readonly metadataDir: string;
+  /** Refresh, look every path up, and download those found when `download` is set. */
+  session(paths: readonly string[], download: boolean): Promise<SessionResult[]>;
+  /** The version of `role` in the cache; `undefined` when the cache has no such file. */
+  trusted(role: string): Promise<number | undefined>;
+}
+
+function versionOf(bytes: Uint8Array | undefined): number | undefined {
+  if (bytes === undefined) return undefined;
+  const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { signed: { version: number } };
+  return parsed.signed.version;
+}
+
+class TufJsJudge implements Judge {
+  readonly name = 'tuf-js';
+  constructor(
     readonly metadataDir: string,
     readonly targetDir: string,
     private readonly baseUrl: string,
   ) {}
 
-  static async create(baseUrl: string, rootBytes: Uint8Array): Promise<Client> {
-    const base = await tempDir('tufota-client-');
-    const metadataDir = path.join(base, 'metadata');
-    const targetDir = path.join(base, 'targets');
-    await mkdir(metadataDir, { recursive: true });
-    await mkdir(targetDir, { recursive: true });
-    await writeFile(path.join(metadataDir, 'root.json'), rootBytes);
-    return new Client(metadataDir, targetDir, baseUrl);
-  }
-
-  updater(): Updater {
-    return new Updater({
+  updater(): TufJsUpdater {
+    return new TufJsUpdater({
       metadataDir: this.metadataDir,
       metadataBaseUrl: `${this.baseUrl}/metadata`,
       targetDir: this.targetDir,
@@ -96,29 +126,208 @@ export class Client {
     });
   }
 
-  /** Refresh and return the target's info (undefined when no role lists it). */
-  async lookup(targetPath: string) {
+  async session(paths: readonly string[], download: boolean): Promise<SessionResult[]> {
     const updater = this.updater();
     await updater.refresh();
-    return updater.getTargetInfo(targetPath);
+    const results: SessionResult[] = [];
+    for (const targetPath of paths) {
+      const info = await updater.getTargetInfo(targetPath);
+      if (info === undefined) {
+        results.push({ info: undefined });
+        continue;
+      }
+      const custom = info.unrecognizedFields.custom as Record<string, unknown> | undefined;
+      const view = { path: info.path, length: info.length, hashes: { ...info.hashes }, custom };
+      if (!download) {
+        results.push({ info: view });
+        continue;
+      }
+      const file = await updater.downloadTarget(
+        info,
+        path.join(this.targetDir, encodeURIComponent(info.path)),
+      );
+      results.push({ info: view, bytes: new Uint8Array(await readFile(file)) });
+    }
+    return results;
   }
 
-  /** Refresh, look up and download a target; returns its bytes. */
-  async download(targetPath: string): Promise<Uint8Array> {
-    const updater = this.updater();
-    await updater.refresh();
-    const info = await updater.getTargetInfo(targetPath);
-    if (info === undefined) throw new Error(`client found no target ${targetPath}`);
-    const file = await updater.downloadTarget(
-      info,
-      path.join(this.targetDir, info.path.replaceAll('/', '_')),
+  async trusted(role: string): Promise<number | undefined> {
+    try {
+      const file = path.join(this.metadataDir, `${encodeURIComponent(role)}.json`);
+      return versionOf(new Uint8Array(await readFile(file)));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+}
+
+class TufotaJudge implements Judge {
+  readonly name = 'tufota';
+  constructor(
+    readonly metadataDir: string,
+    readonly targetDir: string,
+    private readonly baseUrl: string,
+  ) {}
+
+  async session(paths: readonly string[], download: boolean): Promise<SessionResult[]> {
+    const fetcher = new HttpFetcher({ retries: 0, totalTimeoutMs: 10_000 });
+    try {
+      const updater = await Updater.create({
+        metadataBaseUrl: `${this.baseUrl}/metadata`,
+        targetBaseUrl: `${this.baseUrl}/targets`,
+        targetDir: this.targetDir,
+        fetcher,
+        metadataStore: new FsMetadataStore(this.metadataDir),
+      });
+      await updater.refresh();
+      const results: SessionResult[] = [];
+      for (const targetPath of paths) {
+        const info = await updater.getTargetInfo(targetPath);
+        if (info === undefined) {
+          results.push({ info: undefined });
+          continue;
+        }
+        const view = {
+          path: info.path,
+          length: info.length,
+          hashes: { ...info.hashes },
+          custom: info.custom,
+        };
+        if (!download) {
+          results.push({ info: view });
+          continue;
+        }
+        const file = await updater.downloadTarget(info);
+        results.push({ info: view, bytes: new Uint8Array(await readFile(file)) });
+      }
+      return results;
+    } finally {
+      await fetcher.close();
+    }
+  }
+
+  async trusted(role: string): Promise<number | undefined> {
+    return versionOf(await new FsMetadataStore(this.metadataDir).load(role));
+  }
+}
+
+function describeError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return typeof code === 'string' ? `${message} [${code}]` : message;
+}
+
+/**
+ * Run the same judgement with both clients and insist they agree. Both succeed: their results
+ * must be deeply equal. Both fail: tufota's error is rethrown (it carries the stable `code` tests
+ * assert on). Only one fails: that is a disagreement between two TUF clients, and the test fails
+ * naming who refused what.
+ */
+async function agree<T>(
+  what: string,
+  tufjs: { name: string; run: Promise<T> },
+  ours: { name: string; run: Promise<T> },
+): Promise<T> {
+  const [theirs, mine] = await Promise.allSettled([tufjs.run, ours.run]);
+  if (theirs.status === 'fulfilled' && mine.status === 'fulfilled') {
+    expect(mine.value, `${ours.name} and ${tufjs.name} disagree on ${what}`).toEqual(theirs.value);
+    return mine.value;
+  }
+  if (theirs.status === 'rejected' && mine.status === 'rejected') throw mine.reason;
+  const [failed, error, succeeded] =
+    theirs.status === 'rejected'
+      ? [tufjs.name, theirs.reason, ours.name]
+      : [ours.name, (mine as PromiseRejectedResult).reason, tufjs.name];
+  throw new Error(
+    `TUF clients disagree on ${what}: ${failed} failed (${describeError(error)}) where ${succeeded} succeeded`,
+    { cause: error },
+  );
+}
+
+/**
+ * Two independent TUF clients (tuf-js 4 and tufota's `Updater` over `HttpFetcher` and
+ * `FsMetadataStore`), each with its own cache, both trusting `rootBytes`. Every judgement
+ * (`lookup`, `download`, `trusted`) starts a fresh updater session on each side from its cache,
+ * as a device would after a restart, and fails the test when the two disagree.
+ */
+export class Client {
+  private constructor(
+    readonly tufjs: TufJsJudge,
+    readonly tufota: TufotaJudge,
+  ) {}
+
+  static async create(baseUrl: string, rootBytes: Uint8Array): Promise<Client> {
+    const base = await tempDir('tufota-client-');
+    const dirs = {
+      tufjsMetadata: path.join(base, 'tuf-js', 'metadata'),
+      tufjsTargets: path.join(base, 'tuf-js', 'targets'),
+      tufotaMetadata: path.join(base, 'tufota', 'metadata'),
+      tufotaTargets: path.join(base, 'tufota', 'targets'),
+    };
+    for (const dir of Object.values(dirs)) await mkdir(dir, { recursive: true });
+    // tuf-js reads its trust anchor from METADATA_DIR/root.json.
+    await writeFile(path.join(dirs.tufjsMetadata, 'root.json'), rootBytes);
+    await FsMetadataStore.init(dirs.tufotaMetadata, rootBytes);
+    return new Client(
+      new TufJsJudge(dirs.tufjsMetadata, dirs.tufjsTargets, baseUrl),
+      new TufotaJudge(dirs.tufotaMetadata, dirs.tufotaTargets, baseUrl),
     );
-    return new Uint8Array(await readFile(file));
   }
 
-  /** The version of a role in the client's cache. */
+  async #session(
+    what: string,
+    paths: readonly string[],
+    download: boolean,
+  ): Promise<SessionResult[]> {
+    return agree(
+      what,
+      { name: this.tufjs.name, run: this.tufjs.session(paths, download) },
+      { name: this.tufota.name, run: this.tufota.session(paths, download) },
+    );
+  }
+
+  /** Both clients refresh (root chain, timestamp, snapshot, top-level targets). */
+  async refresh(): Promise<void> {
+    await this.#session('a refresh', [], false);
+  }
+
+  /** Both refresh and look the target up; returns the entry (undefined when no role lists it). */
+  async lookup(targetPath: string): Promise<TargetView | undefined> {
+    return (await this.lookupAll([targetPath]))[0];
+  }
+
+  /** Both refresh once, then look every path up; entries in `paths` order. */
+  async lookupAll(paths: readonly string[]): Promise<Array<TargetView | undefined>> {
+    const results = await this.#session(`the lookup of ${JSON.stringify(paths)}`, paths, false);
+    return results.map((r) => r.info);
+  }
+
+  /** Both refresh, look up and download a target; returns its (identical) bytes. */
+  async download(targetPath: string): Promise<Uint8Array> {
+    return (await this.downloadAll([targetPath]))[0] as Uint8Array;
+  }
+
+  /**
+   * Both refresh once, then look up and download every path; returns the bytes in `paths`
+   * order. Throws when a path is not listed (the clients must agree on that first).
+   */
+  async downloadAll(paths: readonly string[]): Promise<Uint8Array[]> {
+    const results = await this.#session(`the download of ${JSON.stringify(paths)}`, paths, true);
+    return results.map((r, i) => {
+      if (r.bytes === undefined) throw new Error(`neither client found target ${paths[i]}`);
+      return r.bytes;
+    });
+  }
+
+  /** The version of a role in the clients' caches (both must hold the same). */
   async trusted(role: string): Promise<number> {
-    const bytes = await readFile(path.join(this.metadataDir, `${role}.json`));
-    return (JSON.parse(bytes.toString('utf8')) as { signed: { version: number } }).signed.version;
+    const version = await agree(
+      `the cached version of ${role}`,
+      { name: this.tufjs.name, run: this.tufjs.trusted(role) },
+      { name: this.tufota.name, run: this.tufota.trusted(role) },
+    );
+    if (version === undefined) throw new Error(`neither client has ${role} in its cache`);
+    return version;
   }
 }
