@@ -1,0 +1,85 @@
+/**
+ * How the device agent tells the outside world what it does: the {@link Reporter} interface
+ * (adapters in `reporters/`: `HttpReporter` posts to a server, `FileReporter` appends JSON lines)
+ * and the `node:diagnostics_channel` channels ({@link DEVICE_CHANNELS}) for in-process observers
+ * (the CLI's progress output, the fault-injection tests).
+ *
+ * Reporting never decides the outcome of an update: the agent bounds every `report()` call and
+ * swallows its errors (a device must update and roll back even when nobody listens).
+ *
+ * @module
+ */
+import { channel } from 'node:diagnostics_channel';
+import type { JournalPhase, JournalTarget } from './journal.js';
+
+/** What an event is about, beyond the journal phases. */
+export type ReportPhase =
+  | JournalPhase
+  /** `resume()` found nothing to do, or `checkAndInstall` found the target already installed. */
+  | 'idle'
+  /** A policy check refused the target before any byte was written. */
+  | 'refused'
+  /** Health checks ran after a healthy (non-update) boot. */
+  | 'boot';
+
+/** One report. */
+export interface ReportEvent {
+  phase: ReportPhase;
+  /** The update id (journal) this event belongs to. */
+  updateId?: string;
+  /** The target concerned. */
+  target?: JournalTarget;
+  /** The committed version running before (or after a commit: now). */
+  installedVersion?: string;
+  /** How a step ended. */
+  result?: 'success' | 'failure' | 'pending';
+  /** The failure, if any. */
+  error?: { code: string; message: string };
+  /** The agent's last log lines, attached to failures. */
+  logTail?: string[];
+  /** ISO 8601 time of the event (the agent's clock). */
+  at?: string;
+}
+
+/**
+ * Receives the agent's events. Implementations should not throw; the agent ignores failures
+ * and bounds waiting anyway.
+ *
+ * @example
+ * ```ts
+ * const reporter: Reporter = { report: async (e) => console.log(e.phase, e.result ?? '') };
+ * ```
+ */
+export interface Reporter {
+  report(event: ReportEvent): Promise<void>;
+}
+
+/** A reporter that drops everything. */
+export const NULL_REPORTER: Reporter = Object.freeze({ report: async () => {} });
+
+/** Diagnostics channels the device side publishes on. */
+export const DEVICE_CHANNELS = Object.freeze({
+  /** `ReportEvent` each time the agent reports a phase. */
+  phase: 'tufota:device:phase',
+  /**
+   * `{ step: string, ...detail }` at every step boundary of an update (`journal:writing`,
+   * `invalidated`, `block`, `checkpoint`, `synced`, `verified`, `activated`, `reboot`,
+   * `health-checked`, `confirmed`, `floors-raised`, …). Published synchronously, before the
+   * next step starts: a subscriber sees the state exactly as persisted at that point (the
+   * fault-injection tests kill the process there).
+   */
+  step: 'tufota:device:step',
+});
+
+const stepChannel = channel(DEVICE_CHANNELS.step);
+const phaseChannel = channel(DEVICE_CHANNELS.phase);
+
+/** Publish a step boundary (no-op without subscribers). */
+export function publishStep(step: string, detail: Record<string, unknown> = {}): void {
+  if (stepChannel.hasSubscribers) stepChannel.publish({ step, ...detail });
+}
+
+/** Publish a phase event (no-op without subscribers). */
+export function publishPhase(event: ReportEvent): void {
+  if (phaseChannel.hasSubscribers) phaseChannel.publish(event);
+}
