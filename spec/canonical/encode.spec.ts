@@ -93,14 +93,16 @@ describe('encodeCanonical: output', () => {
     );
   });
 
-  it('grows its buffer for large outputs', () => {
-    const long = 'é'.repeat(100_000);
-    const bytes = encodeCanonical({ long, list: Array.from({ length: 10_000 }, (_, i) => i) });
-    expect(bytes.byteLength).toBe(
-      Buffer.byteLength(
-        JSON.stringify({ list: Array.from({ length: 10_000 }, (_, i) => i), long }),
-      ),
+  it('writes outputs spanning many chunks, and strings longer than a chunk, exactly', () => {
+    const list = Array.from({ length: 300_000 }, (_, i) => i * 7919);
+    const long = 'é'.repeat(600_000) + '"\\😀';
+    const value = { list, long, more: Array.from({ length: 50_000 }, (_, i) => `s${i}`) };
+    const bytes = encodeCanonical(value);
+    // No escapes but quote and backslash, and keys already in order: JSON.stringify agrees.
+    expect(bytes).toEqual(
+      new TextEncoder().encode(JSON.stringify({ list, long, more: value.more })),
     );
+    expect(bytes.byteLength).toBeGreaterThan(3 * 1024 * 1024);
   });
 
   it('gives canonicalString the UTF-8 decoding of encodeCanonical', () => {

@@ -47,8 +47,10 @@ export interface EncodeCanonicalOptions {
 
 const textDecoder = new TextDecoder();
 
-/** First output buffer size; it doubles as needed (amortized O(n) copying). */
+/** Size of the first output chunk: most metadata fits in it. */
 const INITIAL_CAPACITY = 16 * 1024;
+/** Size of further output chunks. */
+const CHUNK_SIZE = 1024 * 1024;
 /** Any surrogate half: keys holding one need the code-point comparator. */
 const HAS_SURROGATE = /[\uD800-\uDFFF]/;
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -104,8 +106,11 @@ export function canonicalString(value: unknown, options: EncodeCanonicalOptions 
  * Error paths are rebuilt from the stack only when an error is thrown.
  */
 class Encoder {
+  /** The chunk being written; earlier, full chunks are in `chunks` (their total in `size`). */
   private buf = new Uint8Array(INITIAL_CAPACITY);
   private pos = 0;
+  private readonly chunks: Uint8Array[] = [];
+  private size = 0;
   private readonly containers: (readonly unknown[] | Record<string, unknown>)[] = [];
   private readonly keyLists: (string[] | null)[] = [];
   private readonly indices: number[] = [];
@@ -173,7 +178,7 @@ class Encoder {
 
       // 2. The value is complete: move to the next sibling, closing finished containers.
       for (;;) {
-        if (this.depth === 0) return this.buf.slice(0, this.pos);
+        if (this.depth === 0) return this.output();
         const top = this.depth - 1;
         const index = ++indices[top]!;
         const keys = keyLists[top] as string[] | null;
@@ -200,17 +205,32 @@ class Encoder {
     }
   }
 
-  /** Make room for `n` more bytes. */
+  /**
+   * Make room for `n` more contiguous bytes. A full chunk is set aside, not copied: the output
+   * is copied once, at the end, into a buffer of its exact size.
+   */
   private reserve(n: number): Uint8Array {
-    let buf = this.buf;
-    if (this.pos + n > buf.length) {
-      let capacity = buf.length * 2;
-      while (capacity < this.pos + n) capacity *= 2;
-      const grown = new Uint8Array(capacity);
-      grown.set(buf.subarray(0, this.pos));
-      this.buf = buf = grown;
+    const buf = this.buf;
+    if (this.pos + n <= buf.length) return buf;
+    this.chunks.push(buf.subarray(0, this.pos));
+    this.size += this.pos;
+    const capacity = Math.max(CHUNK_SIZE, n);
+    this.buf = new Uint8Array(capacity);
+    this.pos = 0;
+    return this.buf;
+  }
+
+  /** The bytes written so far, in one exact-size buffer. */
+  private output(): Uint8Array {
+    if (this.chunks.length === 0) return this.buf.slice(0, this.pos);
+    const out = new Uint8Array(this.size + this.pos);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, offset);
+      offset += chunk.length;
     }
-    return buf;
+    out.set(this.buf.subarray(0, this.pos), offset);
+    return out;
   }
 
   private byte(b: number): void {
