@@ -17,7 +17,6 @@
  * @module
  */
 import { execFile } from 'node:child_process';
-import { request } from 'undici';
 import { HealthCheckError, InvalidStateError } from '../errors.js';
 
 /** Default time one check may take. */
@@ -207,6 +206,8 @@ export function httpProbe(url: string, options: HttpProbeOptions = {}): HealthCh
     name,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     run: async (signal) => {
+      // Loaded on first use: most devices never probe HTTP, and the agent starts on every boot.
+      const { request } = await import('undici');
       const response = await request(url, { method: 'GET', signal });
       await response.body.dump({ limit: 64 * 1024 }).catch(() => {});
       if (response.statusCode !== expect) {
