@@ -66,6 +66,7 @@ const NULL = [0x6e, 0x75, 0x6c, 0x6c];
  * @throws {CanonicalJsonError} (`ERR_TUF_CANONICAL_JSON`, with `path` such as
  *   `signed.targets["a"].length`) for floats, `NaN`, infinities, `-0`, unsafe integers, lone
  *   surrogates, non-plain values, cycles and nesting deeper than `maxDepth`.
+ * @throws {RangeError} when an option is not a non-negative number (a programming error).
  *
  * @example
  * ```ts

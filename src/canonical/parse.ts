@@ -78,6 +78,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  *   deep, too long, input neither bytes nor string.
  * @throws {CanonicalJsonError} `ERR_TUF_CANONICAL_JSON`: float, exponent, `-0`, integer beyond
  *   `Number.MAX_SAFE_INTEGER`, lone surrogate.
+ * @throws {RangeError} when an option is not a non-negative number (a programming error).
  *
  * @example
  * ```ts
