@@ -222,6 +222,7 @@ describe('UpdateAgent: bad images never get activated', () => {
     });
     const after = JSON.parse(await envText());
     expect(after).toEqual(env); // boot_part A, no trial: B is not bootable
+    expect(source.opens).toHaveLength(1); // a full transfer that fails is not retried
     const status = await dev.slots.status();
     expect(status.slots.B.bootable).toBe(false);
     expect(boots).toEqual([]);

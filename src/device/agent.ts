@@ -476,9 +476,10 @@ export class UpdateAgent {
         ...(signal !== undefined ? { signal } : {}),
       });
     try {
-      return await attempt(journal.bytesVerified);
+      return await attempt(start.bytesVerified);
     } catch (error) {
-      if (!(error instanceof LengthOrHashMismatchError) || journal.bytesVerified === 0) throw error;
+      // Only a resumed transfer is retried: its prefix came from the slot, not the source.
+      if (!(error instanceof LengthOrHashMismatchError) || start.bytesVerified === 0) throw error;
       this.#note(
         `resumed transfer failed verification (${error.message}); starting over from byte 0`,
       );
