@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -222,9 +222,9 @@ async function handle(realRoot: string, req: IncomingMessage, res: ServerRespons
       return;
     }
     streaming = true;
-    const stream = createReadStream('', { fd: handle.fd, start, end, autoClose: false });
+    // The stream owns the handle from here and closes it when it ends or is destroyed.
+    const stream = handle.createReadStream({ start, end, autoClose: true });
     stream.on('error', (error) => res.destroy(error));
-    stream.on('close', () => void handle.close().catch(() => {}));
     res.on('close', () => stream.destroy());
     stream.pipe(res);
   } finally {
