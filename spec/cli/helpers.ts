@@ -69,7 +69,8 @@ export interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
-  /** stdout parsed as JSON (when --json was given). */
+  /** stdout parsed as JSON (when --json was given); tests read fields they asserted exist. */
+  // biome-ignore lint/suspicious/noExplicitAny: JSON output read by assertions.
   json: any;
 }
 

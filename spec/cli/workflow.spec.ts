@@ -229,7 +229,9 @@ describe('tufota CLI: create, add, publish, verify, serve', () => {
       const response = await fetch(`${url}/metadata/timestamp.json`);
       expect(response.status).toBe(200);
       expect(response.headers.get('cache-control')).toBe('no-cache');
-      expect((await response.json()).signed._type).toBe('timestamp');
+      expect(((await response.json()) as { signed: { _type: string } }).signed._type).toBe(
+        'timestamp',
+      );
       expect((await fetch(`${url}/.tufota/cli.json`)).status).toBe(404);
     } finally {
       const exited = new Promise((resolve) => child.on('exit', resolve));
