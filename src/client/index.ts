@@ -31,6 +31,7 @@ export {
   type OpenRequest,
 } from './fetcher.js';
 export type { MetadataStore } from './metadata-store.js';
+export * from './reference-time-policy.js';
 export { encodeRoleName, metadataFileName, targetFileName, targetUrlPath } from './role-names.js';
 export { TargetVerifier } from './target-verifier.js';
 export {

@@ -7,6 +7,8 @@
  * @module
  */
 
+// Offline bundles are made from a published repository directory.
+export * from '../bundle/index.js';
 export { FsRepositoryStorage, openFileSource } from '../storage/fs-repository-storage.js';
 export {
   DEFAULT_EXPIRY_POLICY,

@@ -15,5 +15,6 @@ export type {
   OpenRequest,
 } from '../client/fetcher.js';
 export { BaseFetcher } from '../client/fetcher.js';
+export { BundleFetcher, type BundleFetcherOptions } from './bundle-fetcher.js';
 export { FileFetcher, type FileFetcherOptions } from './file-fetcher.js';
 export { HttpFetcher, type HttpFetcherOptions, type PemInput } from './http-fetcher.js';

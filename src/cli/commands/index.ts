@@ -6,6 +6,7 @@
 import type { Command } from '../args.js';
 import { addTargetCommand } from './add-target.js';
 import { binsCommand } from './bins.js';
+import { bundleCommand } from './bundle.js';
 import { delegateCommand } from './delegate.js';
 import { makeHelpCommand } from './help.js';
 import { initCommand } from './init.js';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly Command[] = [
   refreshCommand,
   verifyCommand,
   serveCommand,
+  bundleCommand,
 ];
 
 /** The help command, which lists the others. */
