@@ -81,7 +81,7 @@ describe('tufota verify', () => {
     expect(human.stdout).toContain('[expired] timestamp version');
   });
 
-  it('reports a missing snapshot and a missing delegated role file, still checking the rest', async () => {
+  it('reports the snapshot the timestamp names as missing when it is deleted', async () => {
     const snapshots = (await readdir(path.join(repo, 'metadata'))).filter((f) =>
       f.endsWith('.snapshot.json'),
     );
