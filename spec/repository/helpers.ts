@@ -7,7 +7,8 @@
  *
  * Not safe for concurrent use of one `Client` (each judgement reads and writes its caches).
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -100,6 +101,11 @@ interface Judge {
   session(paths: readonly string[], download: boolean): Promise<SessionResult[]>;
   /** The version of `role` in the cache; `undefined` when the cache has no such file. */
   trusted(role: string): Promise<number | undefined>;
+}
+
+/** The metadata file names in a cache directory, sorted (temporary files left out). */
+async function cachedFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
 }
 
 function versionOf(bytes: Uint8Array | undefined): number | undefined {
@@ -253,6 +259,8 @@ async function agree<T>(
  */
 export class Client {
   private constructor(
+    /** The temporary directory holding both caches and both target directories. */
+    readonly baseDir: string,
     readonly tufjs: TufJsJudge,
     readonly tufota: TufotaJudge,
   ) {}
@@ -270,9 +278,15 @@ export class Client {
     await writeFile(path.join(dirs.tufjsMetadata, 'root.json'), rootBytes);
     await FsMetadataStore.init(dirs.tufotaMetadata, rootBytes);
     return new Client(
+      base,
       new TufJsJudge(dirs.tufjsMetadata, dirs.tufjsTargets, baseUrl),
       new TufotaJudge(dirs.tufotaMetadata, dirs.tufotaTargets, baseUrl),
     );
+  }
+
+  /** Delete both caches and downloaded targets. */
+  async remove(): Promise<void> {
+    await removeDir(this.baseDir);
   }
 
   async #session(
@@ -280,11 +294,23 @@ export class Client {
     paths: readonly string[],
     download: boolean,
   ): Promise<SessionResult[]> {
-    return agree(
+    // Bytes are compared as digests: a deep equality over megabytes of elements takes seconds.
+    const digested = async (run: Promise<SessionResult[]>) =>
+      (await run).map(({ info, bytes }) => ({
+        info,
+        sha256: bytes === undefined ? undefined : createHash('sha256').update(bytes).digest('hex'),
+      }));
+    let results: SessionResult[] = [];
+    const keep = async (run: Promise<SessionResult[]>) => {
+      results = await run;
+      return digested(Promise.resolve(results));
+    };
+    await agree(
       what,
-      { name: this.tufjs.name, run: this.tufjs.session(paths, download) },
-      { name: this.tufota.name, run: this.tufota.session(paths, download) },
+      { name: this.tufjs.name, run: digested(this.tufjs.session(paths, download)) },
+      { name: this.tufota.name, run: keep(this.tufota.session(paths, download)) },
     );
+    return results;
   }
 
   /** Both clients refresh (root chain, timestamp, snapshot, top-level targets). */
@@ -318,6 +344,18 @@ export class Client {
       if (r.bytes === undefined) throw new Error(`neither client found target ${paths[i]}`);
       return r.bytes;
     });
+  }
+
+  /**
+   * The metadata files each client has cached (both must hold the same set): which roles the
+   * two delegation searches actually loaded.
+   */
+  async cachedFiles(): Promise<string[]> {
+    return agree(
+      'the cached metadata files',
+      { name: this.tufjs.name, run: cachedFiles(this.tufjs.metadataDir) },
+      { name: this.tufota.name, run: cachedFiles(this.tufota.metadataDir) },
+    );
   }
 
   /** The version of a role in the clients' caches (both must hold the same). */
