@@ -41,8 +41,12 @@ import type { TargetFile } from '../models/index.js';
 import { publishStep } from './reporter.js';
 import { SlotErrorCode } from './slot-controller.js';
 
-/** Default size of one write (and read) block: large, aligned, few syscalls. */
-export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
+/**
+ * Default size of one write (and read) block: large and aligned (few syscalls), yet small enough
+ * that the three buffers of a transfer stay at 3 MiB (measured: 4 MiB blocks were no faster on
+ * a 2 GiB install, and cost 9 MiB more peak RSS).
+ */
+export const DEFAULT_BLOCK_SIZE = 1024 * 1024;
 /** Default distance between durable checkpoints. */
 export const DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024;
 
@@ -58,7 +62,7 @@ export type OpenImage = (offset: number, signal: AbortSignal | undefined) => Pro
 
 /** Tuning shared by {@link writeImage} and {@link verifySlotImage}. */
 export interface WriteTuning {
-  /** Bytes per write/read (default 4 MiB; a multiple of 4096 from 64 KiB to 64 MiB). */
+  /** Bytes per write/read (default 1 MiB; a multiple of 4096 from 64 KiB to 64 MiB). */
   blockSize?: number;
   /** Bytes between durable checkpoints (default 64 MiB; rounded up to whole blocks). */
   checkpointBytes?: number;
