@@ -25,20 +25,41 @@ export function isObject(value: unknown): value is JsonObject {
 }
 
 /**
- * A mutable view of an object's fields: `take*` methods remove the fields they read, so that
- * `rest()` returns exactly the unrecognized ones.
+ * A JSON path for error messages (`signed.targets["a/b"].length`), or a function that builds it.
+ * Paths are only read when something is wrong, so hot loops (100,000 targets) pass a function
+ * and never build the string for valid input.
+ */
+export type JsonPath = string | (() => string);
+
+/** The path string of `path`, built now if it was deferred. */
+export function resolvePath(path: JsonPath): string {
+  return typeof path === 'string' ? path : path();
+}
+
+/**
+ * A view of an object's fields: `take*` methods mark the fields they read, so that `rest()`
+ * returns exactly the unrecognized ones. Reads the object in place (no copy); the object must
+ * not change while the reader is in use.
  */
 export class FieldReader {
-  private readonly fields: Map<string, unknown>;
+  readonly #value: JsonObject;
+  #path: JsonPath;
+  /** Keys taken so far; objects have a handful of fields, so a linear scan beats a Set. */
+  readonly #taken: string[] = [];
 
-  constructor(
-    value: unknown,
-    readonly path: string,
-  ) {
+  constructor(value: unknown, path: JsonPath) {
     if (!isObject(value)) {
-      throw new FormatError(`${path} must be a JSON object, got ${describe(value)}`, { path });
+      const at = resolvePath(path);
+      throw new FormatError(`${at} must be a JSON object, got ${describe(value)}`, { path: at });
     }
-    this.fields = new Map(Object.entries(value));
+    this.#value = value;
+    this.#path = path;
+  }
+
+  /** The JSON path of the object read (built on first use). */
+  get path(): string {
+    if (typeof this.#path !== 'string') this.#path = this.#path();
+    return this.#path;
   }
 
   private at(key: string): string {
@@ -47,23 +68,23 @@ export class FieldReader {
 
   /** Take a required field of any type. */
   take(key: string): unknown {
-    if (!this.fields.has(key)) {
+    if (!this.has(key)) {
       throw new FormatError(`${this.at(key)} is required but missing`, { path: this.at(key) });
     }
-    const value = this.fields.get(key);
-    this.fields.delete(key);
-    return value;
+    this.#taken.push(key);
+    return this.#value[key];
   }
 
   /** Take an optional field; `undefined` when absent. */
   takeOptional(key: string): unknown {
-    const value = this.fields.get(key);
-    this.fields.delete(key);
-    return value;
+    if (!this.has(key)) return undefined;
+    this.#taken.push(key);
+    return this.#value[key];
   }
 
+  /** True when the object has `key` and it was not taken yet. */
   has(key: string): boolean {
-    return this.fields.has(key);
+    return Object.hasOwn(this.#value, key) && !this.#taken.includes(key);
   }
 
   /** Path of a field, for nested readers and error messages. */
@@ -71,8 +92,14 @@ export class FieldReader {
     return this.at(key);
   }
 
+  /** {@link FieldReader.pathOf}, deferred until an error message needs it. */
+  lazyPathOf(key: string): () => string {
+    return () => this.at(key);
+  }
+
   string(key: string): string {
-    return expectString(this.take(key), this.at(key));
+    const value = this.take(key);
+    return typeof value === 'string' ? value : expectString(value, this.at(key));
   }
 
   optionalString(key: string): string | undefined {
@@ -92,12 +119,12 @@ export class FieldReader {
 
   /** A non-negative safe integer, at least `min`. */
   integer(key: string, min = 0): number {
-    return expectInteger(this.take(key), this.at(key), min);
+    return expectInteger(this.take(key), this.lazyPathOf(key), min);
   }
 
   optionalInteger(key: string, min = 0): number | undefined {
     const value = this.takeOptional(key);
-    return value === undefined ? undefined : expectInteger(value, this.at(key), min);
+    return value === undefined ? undefined : expectInteger(value, this.lazyPathOf(key), min);
   }
 
   object(key: string): JsonObject {
@@ -119,9 +146,33 @@ export class FieldReader {
     return value === undefined ? undefined : expectStringArray(value, this.at(key));
   }
 
-  /** The fields nobody took: the unrecognized ones. */
+  /** The fields nobody took: the unrecognized ones, in the object's order. */
   rest(): Unrecognized {
-    return Object.fromEntries(this.fields);
+    const rest: Unrecognized = {};
+    const value = this.#value;
+    const taken = this.#taken;
+    for (const key in value) {
+      if (!Object.hasOwn(value, key) || taken.includes(key)) continue;
+      setOwn(rest, key, value[key]);
+    }
+    return rest;
+  }
+}
+
+/**
+ * `record[key] = value` as an own data property even for the key `__proto__` (plain
+ * assignment would set the prototype instead): target paths and role names may be any string.
+ */
+export function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') {
+    Object.defineProperty(record, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    record[key] = value;
   }
 }
 
@@ -139,9 +190,12 @@ export function expectString(value: unknown, path: string): string {
   return value;
 }
 
-export function expectInteger(value: unknown, path: string, min = 0): number {
+export function expectInteger(value: unknown, path: JsonPath, min = 0): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new FormatError(`${path} must be an integer >= ${min}, got ${describe(value)}`, { path });
+    const at = resolvePath(path);
+    throw new FormatError(`${at} must be an integer >= ${min}, got ${describe(value)}`, {
+      path: at,
+    });
   }
   return value;
 }
@@ -154,31 +208,47 @@ export function expectStringArray(value: unknown, path: string): string[] {
   return value as string[];
 }
 
-/** A map from string to lowercase hex digest; at least one entry. */
-export function expectHashes(value: unknown, path: string): Record<string, string> {
+/**
+ * A map from hash algorithm to hex digest; at least one entry. Returns `value` itself once
+ * checked (no copy: a targets role lists one such map per target).
+ */
+export function expectHashes(value: unknown, path: JsonPath): Record<string, string> {
   if (!isObject(value)) {
+    const at = resolvePath(path);
     throw new FormatError(
-      `${path} must be an object of hash algorithm to hex digest, got ${describe(value)}`,
-      {
-        path,
-      },
+      `${at} must be an object of hash algorithm to hex digest, got ${describe(value)}`,
+      { path: at },
     );
   }
-  const entries = Object.entries(value);
-  if (entries.length === 0) {
-    throw new FormatError(`${path} must list at least one hash`, { path });
-  }
-  const hashes: Record<string, string> = {};
-  for (const [algorithm, digest] of entries) {
-    const digestPath = fieldPath(path, algorithm);
-    if (typeof digest !== 'string' || !/^[0-9a-fA-F]+$/.test(digest)) {
+  let count = 0;
+  for (const algorithm in value) {
+    if (!Object.hasOwn(value, algorithm)) continue;
+    count++;
+    const digest = value[algorithm];
+    if (typeof digest !== 'string' || !isHex(digest)) {
+      const digestPath = fieldPath(resolvePath(path), algorithm);
       throw new FormatError(`${digestPath} must be a hex digest, got ${describe(digest)}`, {
         path: digestPath,
       });
     }
-    hashes[algorithm] = digest;
   }
-  return hashes;
+  if (count === 0) {
+    const at = resolvePath(path);
+    throw new FormatError(`${at} must list at least one hash`, { path: at });
+  }
+  return value as Record<string, string>;
+}
+
+/** True for a non-empty string of hex digits (either case); a char loop, no regex. */
+export function isHex(text: string): boolean {
+  const length = text.length;
+  if (length === 0) return false;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    // 0-9, A-F, a-f
+    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
 }
 
 /** A short description of a value for error messages; never echoes large input. */

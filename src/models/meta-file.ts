@@ -9,7 +9,7 @@
  */
 import { hashBytes } from '../crypto/index.js';
 import { LengthOrHashMismatchError } from '../errors.js';
-import { expectHashes, FieldReader, type Unrecognized } from './guards.js';
+import { expectHashes, FieldReader, type JsonPath, type Unrecognized } from './guards.js';
 
 /** Version, and optionally length and hashes, of a metadata file. */
 export class MetaFile {
@@ -20,13 +20,13 @@ export class MetaFile {
     public unrecognized: Unrecognized = {},
   ) {}
 
-  static fromJSON(value: unknown, path = 'meta'): MetaFile {
+  static fromJSON(value: unknown, path: JsonPath = 'meta'): MetaFile {
     const reader = new FieldReader(value, path);
     const version = reader.integer('version', 1);
     const length = reader.optionalInteger('length', 0);
     const rawHashes = reader.takeOptional('hashes');
     const hashes =
-      rawHashes === undefined ? undefined : expectHashes(rawHashes, reader.pathOf('hashes'));
+      rawHashes === undefined ? undefined : expectHashes(rawHashes, reader.lazyPathOf('hashes'));
     return new MetaFile(version, length, hashes, reader.rest());
   }
 

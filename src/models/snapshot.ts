@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { FieldReader, fieldPath } from './guards.js';
+import { FieldReader, fieldPath, setOwn } from './guards.js';
 import { MetaFile } from './meta-file.js';
 import { Signed, type SignedOptions } from './signed.js';
 
@@ -32,12 +32,16 @@ export class Snapshot extends Signed {
     const common = Signed.readCommon(reader, 'snapshot');
     const metaJson = reader.object('meta');
     // fromEntries, not assignment: a role named "__proto__" must stay an own property.
-    const meta: Record<string, MetaFile> = Object.fromEntries(
-      Object.entries(metaJson).map(([name, entry]) => [
+    // Paths are built only on error: a snapshot of hash bins lists thousands of files.
+    const meta: Record<string, MetaFile> = {};
+    for (const name in metaJson) {
+      if (!Object.hasOwn(metaJson, name)) continue;
+      setOwn(
+        meta,
         name,
-        MetaFile.fromJSON(entry, fieldPath(`${path}.meta`, name)),
-      ]),
-    );
+        MetaFile.fromJSON(metaJson[name], () => fieldPath(`${path}.meta`, name)),
+      );
+    }
     return new Snapshot({ ...common, meta, unrecognized: reader.rest() });
   }
 

@@ -8,7 +8,7 @@
  * @module
  */
 import { FormatError } from '../errors.js';
-import { expectHashes, FieldReader, isObject, type Unrecognized } from './guards.js';
+import { expectHashes, FieldReader, isObject, type JsonPath, type Unrecognized } from './guards.js';
 import { verifyLengthAndHashes } from './meta-file.js';
 import { checkTargetPath } from './target-path.js';
 
@@ -33,7 +33,7 @@ export class TargetFile {
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new FormatError(`target ${path}: length must be an integer >= 0, got ${length}`);
     }
-    if (Object.keys(hashes).length === 0) {
+    if (!hasOwnKey(hashes)) {
       throw new FormatError(`target ${path}: at least one hash is required`);
     }
     this.length = length;
@@ -42,11 +42,16 @@ export class TargetFile {
     this.unrecognized = unrecognized;
   }
 
-  static fromJSON(targetPath: string, value: unknown, path = 'target'): TargetFile {
+  /**
+   * Parse one entry of a `targets` object.
+   *
+   * @param path - JSON path for error messages, or a function building it (only called on error).
+   */
+  static fromJSON(targetPath: string, value: unknown, path: JsonPath = 'target'): TargetFile {
     checkTargetPath(targetPath, path);
     const reader = new FieldReader(value, path);
     const length = reader.integer('length', 0);
-    const hashes = expectHashes(reader.take('hashes'), reader.pathOf('hashes'));
+    const hashes = expectHashes(reader.take('hashes'), reader.lazyPathOf('hashes'));
     const custom = reader.takeOptional('custom');
     if (custom !== undefined && !isObject(custom)) {
       throw new FormatError(`${reader.pathOf('custom')} must be a JSON object`, {
@@ -92,4 +97,10 @@ export class TargetFile {
     const c = this.custom?.releaseCounter;
     return typeof c === 'number' && Number.isSafeInteger(c) && c >= 0 ? c : undefined;
   }
+}
+
+/** True when `record` has at least one own enumerable key (without allocating a key array). */
+function hasOwnKey(record: object): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return true;
+  return false;
 }

@@ -10,24 +10,62 @@
  * @module
  */
 import { UnsafePathError } from '../errors.js';
+import { type JsonPath, resolvePath } from './guards.js';
 
 /** The longest target path accepted, in UTF-16 code units. */
 export const MAX_TARGET_PATH_LENGTH = 4096;
 
-/** Why `targetPath` is unsafe, or `undefined` when it is safe. */
+/**
+ * Why `targetPath` is unsafe, or `undefined` when it is safe. One pass over the characters (a
+ * targets role may list 100,000 paths); when several rules are broken, the reason given is the
+ * first in this order: backslash, control character, drive letter, then the first bad segment.
+ */
 export function unsafeTargetPathReason(targetPath: string): string | undefined {
-  if (targetPath.length === 0) return 'it is empty';
-  if (targetPath.length > MAX_TARGET_PATH_LENGTH)
+  const length = targetPath.length;
+  if (length === 0) return 'it is empty';
+  if (length > MAX_TARGET_PATH_LENGTH)
     return `it is longer than ${MAX_TARGET_PATH_LENGTH} characters`;
-  if (targetPath.startsWith('/')) return 'it is absolute (starts with "/")';
-  if (targetPath.includes('\\')) return 'it contains a backslash';
-  if (/[\u0000-\u001f\u007f]/.test(targetPath)) return 'it contains a NUL or control character';
-  if (/^[A-Za-z]:/.test(targetPath)) return 'it starts with a drive letter';
-  for (const segment of targetPath.split('/')) {
-    if (segment === '..' || segment === '.') return `it contains a "${segment}" segment`;
-    if (segment === '') return 'it contains an empty segment ("//" or a trailing "/")';
+  if (targetPath.charCodeAt(0) === SLASH) return 'it is absolute (starts with "/")';
+  let backslash = false;
+  let control = false;
+  let segment: string | undefined;
+  let segmentStart = 0;
+  for (let i = 0; i <= length; i++) {
+    const c = i === length ? SLASH : targetPath.charCodeAt(i);
+    if (c === SLASH) {
+      if (segment === undefined) segment = badSegment(targetPath, segmentStart, i);
+      segmentStart = i + 1;
+    } else if (c === BACKSLASH) {
+      backslash = true;
+    } else if (c < 0x20 || c === 0x7f) {
+      control = true;
+    }
   }
+  if (backslash) return 'it contains a backslash';
+  if (control) return 'it contains a NUL or control character';
+  if (length >= 2 && targetPath.charCodeAt(1) === COLON && isAsciiLetter(targetPath.charCodeAt(0)))
+    return 'it starts with a drive letter';
+  if (segment === '') return 'it contains an empty segment ("//" or a trailing "/")';
+  if (segment !== undefined) return `it contains a "${segment}" segment`;
   return undefined;
+}
+
+const SLASH = 0x2f;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const DOT = 0x2e;
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** `''`, `'.'` or `'..'` when `targetPath[start, end)` is that segment; otherwise undefined. */
+function badSegment(targetPath: string, start: number, end: number): string | undefined {
+  const size = end - start;
+  if (size === 0) return '';
+  if (targetPath.charCodeAt(start) !== DOT || size > 2) return undefined;
+  if (size === 1) return '.';
+  return targetPath.charCodeAt(start + 1) === DOT ? '..' : undefined;
 }
 
 /**
@@ -39,12 +77,13 @@ export function unsafeTargetPathReason(targetPath: string): string | undefined {
  * checkTargetPath('../etc/passwd'); // throws UnsafePathError (ERR_TUF_UNSAFE_PATH)
  * ```
  */
-export function checkTargetPath(targetPath: string, path = 'target path'): string {
+export function checkTargetPath(targetPath: string, path: JsonPath = 'target path'): string {
   const reason = unsafeTargetPathReason(targetPath);
   if (reason !== undefined) {
+    const at = resolvePath(path);
     throw new UnsafePathError(
-      `${path} ${JSON.stringify(targetPath.slice(0, 200))} is refused because ${reason}; target paths must be relative paths of plain segments`,
-      { path },
+      `${at} ${JSON.stringify(targetPath.slice(0, 200))} is refused because ${reason}; target paths must be relative paths of plain segments`,
+      { path: at },
     );
   }
   return targetPath;

@@ -9,7 +9,7 @@
  */
 
 import { Delegations } from './delegations.js';
-import { FieldReader, fieldPath, getOwn } from './guards.js';
+import { FieldReader, fieldPath, getOwn, type JsonPath, setOwn } from './guards.js';
 import { Signed, type SignedOptions } from './signed.js';
 import { TargetFile } from './target-file.js';
 
@@ -40,21 +40,25 @@ export class Targets extends Signed {
     this.delegations = options.delegations;
   }
 
-  static fromJSON(value: unknown, path = 'signed'): Targets {
+  static fromJSON(value: unknown, path: JsonPath = 'signed'): Targets {
     const reader = new FieldReader(value, path);
     const common = Signed.readCommon(reader, 'targets');
     const targetsJson = reader.object('targets');
-    const targets: Record<string, TargetFile> = Object.fromEntries(
-      Object.entries(targetsJson).map(([targetPath, t]) => [
-        targetPath,
-        TargetFile.fromJSON(targetPath, t, fieldPath(`${path}.targets`, targetPath)),
-      ]),
-    );
+    // A plain loop with paths built only on error: a hash bin or a large targets role lists
+    // up to hundreds of thousands of entries.
+    const targets: Record<string, TargetFile> = {};
+    for (const targetPath in targetsJson) {
+      if (!Object.hasOwn(targetsJson, targetPath)) continue;
+      const target = TargetFile.fromJSON(targetPath, targetsJson[targetPath], () =>
+        fieldPath(`${reader.path}.targets`, targetPath),
+      );
+      setOwn(targets, targetPath, target);
+    }
     const delegationsJson = reader.takeOptional('delegations');
     const delegations =
       delegationsJson === undefined
         ? undefined
-        : Delegations.fromJSON(delegationsJson, `${path}.delegations`);
+        : Delegations.fromJSON(delegationsJson, `${reader.path}.delegations`);
     return new Targets({ ...common, targets, delegations, unrecognized: reader.rest() });
   }
 
