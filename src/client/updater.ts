@@ -53,6 +53,7 @@ import {
 } from '../errors.js';
 import { getOwn, type Metadata, type TargetFile, type Targets } from '../models/index.js';
 import { renameDurable, tempPathFor } from '../storage/atomic-file.js';
+import { BufferedFileWriter, DEFAULT_WRITE_BUFFER_SIZE } from './buffered-file-writer.js';
 import { resolveUpdaterConfig, type UpdaterConfig } from './config.js';
 import type { Fetcher, FetchResponse } from './fetcher.js';
 import type { MetadataStore } from './metadata-store.js';
@@ -316,31 +317,26 @@ export class Updater {
     const verifier = new TargetVerifier(info);
     const temp = tempPathFor(file);
     const handle = await storageStep(`create ${temp}`, temp, () => fs.open(temp, 'wx', 0o644));
+    // Double-buffered: the disk write of one buffer overlaps receiving and hashing the next.
+    const writer = new BufferedFileWriter(
+      handle,
+      Math.max(1, Math.min(DEFAULT_WRITE_BUFFER_SIZE, info.length)),
+    );
     let closed = false;
     try {
-      let position = 0;
       for await (const chunk of this.#fetcher.fetchStream(url, info.length)) {
         verifier.update(chunk);
-        await storageStep(`write ${temp}`, temp, async () => {
-          let written = 0;
-          while (written < chunk.byteLength) {
-            const { bytesWritten } = await handle.write(
-              chunk,
-              written,
-              chunk.byteLength - written,
-              position + written,
-            );
-            written += bytesWritten;
-          }
-        });
-        position += chunk.byteLength;
+        await storageStep(`write ${temp}`, temp, () => writer.write(chunk));
       }
       verifier.finish();
+      await storageStep(`write ${temp}`, temp, () => writer.flush());
       await storageStep(`fsync ${temp}`, temp, () => handle.sync());
       closed = true;
       await storageStep(`close ${temp}`, temp, () => handle.close());
       await renameDurable(temp, file);
     } catch (error) {
+      // No write may still be running on the handle when it is closed and the file removed.
+      await writer.settle();
       if (!closed) await handle.close().catch(() => {});
       await fs.rm(temp, { force: true }).catch(() => {});
       throw error;
