@@ -155,8 +155,6 @@ export class Updater {
   #set: TrustedMetadataSet;
   #refreshed = false;
   #referenceTimeOverride: Date | undefined;
-  /** Verified bytes of delegated roles in this refresh, to re-verify through another delegator. */
-  readonly #sessionBytes = new Map<string, Uint8Array>();
   #queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -398,7 +396,6 @@ export class Updater {
     });
     this.#set = set;
     this.#refreshed = false;
-    this.#sessionBytes.clear();
     debug(
       'refresh: reference time %s, trusted root version %d',
       referenceTime.toISOString(),
@@ -499,19 +496,17 @@ export class Updater {
   ): Promise<Metadata<Targets>> {
     const trusted = set.getDelegatedRole(role, delegator);
     if (trusted !== undefined) return trusted;
-    const known = this.#sessionBytes.get(role);
-    if (known !== undefined) {
-      // Verified through another delegator in this refresh: the same bytes must also verify
-      // against this delegator's keys, or the role has no authority on this path.
-      return set.updateDelegatedTargets(known, role, delegator);
-    }
+    // A role already verified through another delegator in this refresh is verified again
+    // against this delegator's keys (or it has no authority on this path) from the bytes just
+    // cached, so the verified bytes of every role need not stay in memory (1,024 hash bins
+    // would hold ~30 MB); if the cache cannot give them back they are downloaded again, and the
+    // set refuses content that differs from the version already trusted.
     let loaded: Metadata<Targets> | undefined;
     const cached = await this.#tryCached(set, role, (bytes) => {
       loaded = set.updateDelegatedTargets(bytes, role, delegator);
     });
     const fromCache = loaded as Metadata<Targets> | undefined; // assigned inside the callback
     if (cached !== undefined && fromCache !== undefined) {
-      this.#sessionBytes.set(role, cached);
       published(fromCache, role, 'cache');
       return fromCache;
     }
@@ -534,7 +529,6 @@ export class Updater {
     );
     const metadata = set.updateDelegatedTargets(bytes, role, delegator);
     await this.#store.save(role, bytes);
-    this.#sessionBytes.set(role, bytes);
     published(metadata, role, 'remote');
     return metadata;
   }
