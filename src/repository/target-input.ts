@@ -11,7 +11,7 @@
 import semver from 'semver';
 import { encodeCanonical } from '../canonical/index.js';
 import { HASH_HEX_LENGTH, isSupportedHashAlgorithm } from '../crypto/index.js';
-import { FormatError } from '../errors.js';
+import { FormatError, UnsafePathError } from '../errors.js';
 import { checkTargetPath, TargetFile } from '../models/index.js';
 import { TARGETS_DIR } from './storage.js';
 
@@ -103,6 +103,17 @@ export function buildTargetFile(
   custom: Record<string, unknown> | undefined,
 ): TargetFile {
   checkTargetPath(path);
+  // TUF recommends target paths be path-relative URL strings, and the reference clients
+  // (python-tuf, tuf-js) join them onto the base URL unencoded: a `#` or `?` becomes a fragment
+  // or query and `%41` an escape, so such devices would ask for another file. Our client reads
+  // them; our repository does not publish them.
+  const urlUnsafe = /[#?%]/.exec(path);
+  if (urlUnsafe !== null) {
+    throw new UnsafePathError(
+      `target path ${JSON.stringify(path)} contains ${JSON.stringify(urlUnsafe[0])}, which other TUF clients read as URL syntax; rename the file`,
+      { path: 'target path' },
+    );
+  }
   if (!Number.isSafeInteger(info.length) || info.length < 0) {
     throw new FormatError(
       `target ${path}: length must be an integer >= 0, got ${String(info.length)}`,
