@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InMemorySigner } from '../../src/crypto/index.js';
@@ -43,6 +43,15 @@ describe('Repository: hostile input is refused with a typed error and changes no
       expect(nothingPending(repo)).toBe(true);
     },
   );
+
+  it('a corrupt repository config file is a typed error naming the file', async () => {
+    await createRepository(dir);
+    await writeFile(path.join(dir, '.tufota', 'config.json'), '{"expiry": ');
+    await expect(Repository.open(await FsRepositoryStorage.open(dir))).rejects.toMatchObject({
+      code: 'ERR_TUF_FORMAT',
+      message: expect.stringContaining('.tufota/config.json'),
+    });
+  });
 
   it('a storage path escaping the root', async () => {
     const storage = await FsRepositoryStorage.open(dir);

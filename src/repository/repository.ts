@@ -30,6 +30,7 @@
  * @module
  */
 import { debuglog } from 'node:util';
+import { parseJson } from '../canonical/index.js';
 import { bytesToHex, MultiHasher, type PublicKeyData, type Signer } from '../crypto/index.js';
 import {
   FormatError,
@@ -339,10 +340,7 @@ export class Repository {
     options: RepositoryOptions = {},
   ): Promise<Repository> {
     const configRaw = await storage.readFile(CONFIG_PATH, { maxLength: 64 * 1024 });
-    const config =
-      configRaw === undefined
-        ? {}
-        : (JSON.parse(new TextDecoder().decode(configRaw)) as Record<string, unknown>);
+    const config = configRaw === undefined ? {} : parseRepositoryConfig(configRaw);
     const policy = resolveExpiryPolicy(config.expiry ?? {});
     const hashAlgorithms = Array.isArray(config.targetHashAlgorithms)
       ? (config.targetHashAlgorithms as string[])
@@ -1426,4 +1424,21 @@ async function readRole<K extends 'snapshot' | 'targets'>(
     });
   }
   return role;
+}
+
+/** Read `.tufota/config.json` strictly: a corrupt file is a typed error saying which file. */
+function parseRepositoryConfig(bytes: Uint8Array): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = parseJson(bytes, { maxDepth: 16 });
+  } catch (error) {
+    throw new FormatError(
+      `${CONFIG_PATH} is not valid JSON (${(error as Error).message}); restore it from backup or recreate it`,
+      { cause: error, path: CONFIG_PATH },
+    );
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new FormatError(`${CONFIG_PATH} must hold a JSON object`, { path: CONFIG_PATH });
+  }
+  return value as Record<string, unknown>;
 }
