@@ -37,6 +37,8 @@ export interface ClientJob {
 export interface ClientRunResult {
   /** Wall time of the measured phase. */
   ms: number;
+  /** CPU time (user + system) of the child during the measured phase. */
+  cpuMs: number;
   /** Peak resident set size of the child process at the end of the phase. */
   maxRssMiB: number;
   /** Look-ups that found their target, or files downloaded: a check that the work was done. */
@@ -100,20 +102,25 @@ export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
   const make = job.client === 'tufota' ? tufotaDriver : tufJsDriver;
   let found = 0;
   let ms: number;
+  let cpu: NodeJS.CpuUsage;
   if (job.phase === 'a') {
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     const client = await make(job, metadataDir, targetDir);
     await client.refresh();
     if ((await client.lookup(job.lookups[0] as string)) !== undefined) found++;
     ms = performance.now() - start;
+    cpu = process.cpuUsage(cpuStart);
   } else if (job.phase === 'b') {
     const client = await make(job, metadataDir, targetDir);
     await client.refresh();
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     for (const targetPath of job.lookups) {
       if ((await client.lookup(targetPath)) !== undefined) found++;
     }
     ms = performance.now() - start;
+    cpu = process.cpuUsage(cpuStart);
   } else {
     const client = await make(job, metadataDir, targetDir);
     await client.refresh();
@@ -123,6 +130,7 @@ export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
       if (info === undefined) throw new Error(`${job.client} found no target ${targetPath}`);
       infos.push(info);
     }
+    const cpuStart = process.cpuUsage();
     const start = performance.now();
     // Sequential, as tuf-js can only be driven (one downloadTarget at a time).
     for (const [i, info] of infos.entries()) {
@@ -130,8 +138,14 @@ export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
       found++;
     }
     ms = performance.now() - start;
+    cpu = process.cpuUsage(cpuStart);
   }
-  return { ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, found };
+  return {
+    ms,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    found,
+  };
 }
 
 const jobPath = process.argv[2];

@@ -18,7 +18,7 @@
  *   copies it into place without fsync; ours verifies while streaming, fsyncs and renames.
  *
  * Each (phase, client) pair runs `runs` times, alternating which client goes first; the
- * figures are medians. Peak RSS is `process.resourceUsage().maxRSS` of the child at the end of
+ * figures are medians (wall time, CPU time of all threads, peak RSS). Peak RSS is `process.resourceUsage().maxRSS` of the child at the end of
  * its phase. Goals (issue 3): ratio ours/tuf-js at most 0.5 on (b) and (c), at most 1 on (a),
  * and peak RSS no higher than tuf-js's.
  *
@@ -250,6 +250,9 @@ export async function benchClient(
         'ours ms': Math.round(oursMs),
         'tuf-js ms': Math.round(theirsMs),
         'ratio ours/tuf-js': +(oursMs / theirsMs).toFixed(2),
+        // CPU time (all threads) is steadier than wall time on a shared machine.
+        'ours cpu ms': Math.round(median(ours.map((x) => x.cpuMs))),
+        'tuf-js cpu ms': Math.round(median(theirs.map((x) => x.cpuMs))),
         'goal ratio': `<= ${goal}`,
         'ours maxRSS MiB': Math.round(oursRss),
         'tuf-js maxRSS MiB': Math.round(theirsRss),
