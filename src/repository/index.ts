@@ -23,22 +23,10 @@ export {
   MAX_BIN_BIT_LENGTH,
   makeSuccinctRoles,
 } from './hash-bins.js';
+// Option and result types of the Repository API.
+export type * from './options.js';
 export { type Publication, type PublishProgress, writePublication } from './publish.js';
-export {
-  type AddTargetOptions,
-  type CreateHashBinsOptions,
-  type CreateOptions,
-  type DelegateOptions,
-  type KeyInput,
-  type PublishOptions,
-  type PublishResult,
-  type RefreshOptions,
-  Repository,
-  type RepositoryOptions,
-  type RoleKeysOptions,
-  type RoleStatus,
-  type TargetRoleOption,
-} from './repository.js';
+export { Repository } from './repository.js';
 export {
   checkRoleFileName,
   METADATA_HASH_ALGORITHMS,

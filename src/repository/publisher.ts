@@ -1,0 +1,197 @@
+/**
+ * Building and committing a publication: sign every pending role, build the snapshot and
+ * timestamp that list the exact bytes of what they name (TUF 4.4 / 4.6), write it all in the
+ * crash-safe order of `publish.ts`, and record in the {@link RepositoryState} what was committed
+ * — even when a later write fails, so that publishing again finishes the job. Also `refresh`:
+ * mark roles whose metadata expires soon for re-signing.
+ *
+ * Everything is signed and every threshold checked before the first file is written, so an
+ * `UnsignedMetadataError` leaves storage untouched.
+ *
+ * Not safe for concurrent use; one publisher per storage.
+ *
+ * @module
+ */
+import { InvalidStateError } from '../errors.js';
+import {
+  Metadata,
+  type Root,
+  Snapshot,
+  type Targets,
+  Timestamp,
+  type TopLevelRoleName,
+} from '../models/index.js';
+import { expiresAfter, periodFor } from './expiry.js';
+import type { PublishOptions, PublishResult, RefreshOptions } from './options.js';
+import { forEachLimit, type PublishProgress, writePublication } from './publish.js';
+import { metaFileOf, type SignedRole, signedRoleFromMetadata } from './signed-role.js';
+import { assertSigned, signWithAvailable } from './signing.js';
+import { CONCURRENCY, type RepositoryState, sameRole } from './state.js';
+
+/** Sign and publish every pending role, then snapshot and timestamp (see `Repository.publish`). */
+export async function publish(
+  state: RepositoryState,
+  options: PublishOptions = {},
+): Promise<PublishResult> {
+  if (state.currentRoot().signed.consistentSnapshot !== true) {
+    throw new InvalidStateError(
+      'publishing needs consistent_snapshot: true in root (see Repository module docs)',
+    );
+  }
+  const now = state.now();
+  const unsafe = options.unsafeAllowRotationWindow === true;
+  const changed = [...state.roles].filter(([, e]) => e.pending !== undefined).map(([n]) => n);
+  const rootChanged = (name: TopLevelRoleName): boolean =>
+    state.pendingRoot !== undefined &&
+    state.root !== undefined &&
+    !sameRole(state.pendingRoot.signed, state.root.metadata.signed, name);
+  if (rootChanged('targets') && !changed.includes('targets')) {
+    state.touch('targets');
+    changed.push('targets');
+  }
+  const needSnapshot =
+    changed.length > 0 ||
+    state.forceSnapshot ||
+    state.snapshot === undefined ||
+    rootChanged('snapshot');
+  if (
+    !needSnapshot &&
+    state.pendingRoot === undefined &&
+    !state.forceTimestamp &&
+    !rootChanged('timestamp')
+  ) {
+    return { roles: [], written: [] };
+  }
+
+  // 1. Sign everything (nothing written yet).
+  const signedTargets: Array<{ name: string; role: SignedRole<Targets> }> = [];
+  await forEachLimit(changed, CONCURRENCY, async (name) => {
+    const md = state.pendingOf(name) as Metadata<Targets>;
+    if (md.signatures.size === 0)
+      md.signed.expires = expiresAfter(now, periodFor(state.policy, name));
+    signedTargets.push({ name, role: await finish(state, name, md, unsafe) });
+  });
+  let root: SignedRole<Root> | undefined;
+  if (state.pendingRoot !== undefined) {
+    if (state.pendingRoot.signatures.size === 0)
+      state.pendingRoot.signed.expires = expiresAfter(now, state.policy.root);
+    root = await finish(state, 'root', state.pendingRoot, unsafe);
+  }
+  let snapshot: SignedRole<Snapshot> | undefined;
+  if (needSnapshot) {
+    const meta = { ...(state.snapshot?.metadata.signed.meta ?? {}) };
+    for (const { name, role } of signedTargets) meta[`${name}.json`] = metaFileOf(role);
+    const md = new Metadata(
+      new Snapshot({
+        version: (state.snapshot?.metadata.signed.version ?? 0) + 1,
+        expires: expiresAfter(now, state.policy.snapshot),
+        meta,
+      }),
+    );
+    snapshot = await finish(state, 'snapshot', md, unsafe);
+  }
+  const timestamp = await finish(
+    state,
+    'timestamp',
+    new Metadata(
+      new Timestamp({
+        version: (state.timestamp?.metadata.signed.version ?? 0) + 1,
+        expires: expiresAfter(now, state.policy.timestamp),
+        snapshotMeta: metaFileOf((snapshot ?? state.snapshot) as SignedRole<Snapshot>),
+      }),
+    ),
+    unsafe,
+  );
+
+  // 2. Write, then record what was committed even if a later write fails.
+  const progress: PublishProgress = { written: [], contentCommitted: false, rootCommitted: false };
+  try {
+    await writePublication(
+      state.storage,
+      {
+        targetsRoles: signedTargets,
+        snapshot,
+        timestamp,
+        root,
+        initial: state.timestamp === undefined,
+      },
+      progress,
+    );
+  } finally {
+    if (progress.contentCommitted) {
+      for (const { name, role } of signedTargets) {
+        const entry = state.roles.get(name);
+        if (entry !== undefined)
+          Object.assign(entry, { published: role, pending: undefined, staged: false });
+      }
+      if (snapshot !== undefined) state.snapshot = snapshot;
+      state.timestamp = timestamp;
+      state.forceSnapshot = false;
+      state.forceTimestamp = false;
+    }
+    if (progress.rootCommitted && root !== undefined) {
+      state.root = root;
+      state.pendingRoot = undefined;
+      state.rootStaged = false;
+    }
+  }
+  await state.clearStaging();
+  const roles = [
+    ...(root === undefined ? [] : [{ role: 'root', version: root.metadata.signed.version }]),
+    ...signedTargets.map(({ name, role }) => ({
+      role: name,
+      version: role.metadata.signed.version,
+    })),
+    ...(snapshot === undefined
+      ? []
+      : [{ role: 'snapshot', version: snapshot.metadata.signed.version }]),
+    { role: 'timestamp', version: timestamp.metadata.signed.version },
+  ];
+  return { roles, written: progress.written };
+}
+
+/** Mark roles expiring soon for re-signing, and publish unless told not to (see `Repository.refresh`). */
+export async function refresh(
+  state: RepositoryState,
+  options: RefreshOptions = {},
+): Promise<{ roles: string[]; result: PublishResult | undefined }> {
+  const now = state.now().getTime();
+  const due = (name: string, expires: Date | undefined): boolean =>
+    expires !== undefined &&
+    expires.getTime() - now <= (options.within ?? periodFor(state.policy, name) / 2);
+  const roles: string[] = [];
+  if (state.pendingRoot === undefined && due('root', state.root?.metadata.signed.expires)) {
+    state.touchRoot();
+    roles.push('root');
+  }
+  for (const [name, entry] of state.roles) {
+    if (entry.pending === undefined && due(name, entry.published?.metadata.signed.expires)) {
+      state.touch(name);
+      roles.push(name);
+    }
+  }
+  if (due('snapshot', state.snapshot?.metadata.signed.expires)) {
+    state.forceSnapshot = true;
+    roles.push('snapshot');
+  }
+  if (roles.length > 0 || due('timestamp', state.timestamp?.metadata.signed.expires)) {
+    state.forceTimestamp = true;
+    roles.push('timestamp');
+  }
+  const result =
+    options.publish === false || roles.length === 0 ? undefined : await publish(state, options);
+  return { roles, result };
+}
+
+/** Sign with the signers at hand, check every threshold, serialize once. */
+async function finish<T extends Root | Targets | Snapshot | Timestamp>(
+  state: RepositoryState,
+  name: string,
+  md: Metadata<T>,
+  unsafe: boolean,
+): Promise<SignedRole<T>> {
+  const requirements = state.requirements(name, unsafe);
+  const data = await signWithAvailable(md, requirements, state.signers);
+  assertSigned(name, md, requirements, data);
+  return signedRoleFromMetadata(md);
+}
