@@ -126,6 +126,37 @@ describe('writeImage', () => {
     expect((await fs.stat(slot)).size).toBeLessThanOrEqual(IMG.byteLength);
   });
 
+  it('with many blocks in flight, reports checkpoints in order, each covering bytes on the slot', async () => {
+    const big = makeImage(40 * BS + 77, 9);
+    const info = source.add(targetOf('big', big), big);
+    const seen: { at: number; onSlot: Buffer }[] = [];
+    const r = await writeImage({
+      info,
+      device: slot,
+      open: openOf(info),
+      blockSize: BS,
+      checkpointBytes: 3 * BS,
+      queueDepth: 8,
+      onCheckpoint: async (at) => {
+        seen.push({ at, onSlot: (await fs.readFile(slot)).subarray(0, at) });
+      },
+    });
+    expect(r.bytesWritten).toBe(big.byteLength);
+    expect(seen.map((c) => c.at)).toEqual(Array.from({ length: 13 }, (_, i) => (i + 1) * 3 * BS));
+    for (const { at, onSlot } of seen)
+      expect(onSlot.equals(big.subarray(0, at)), `${at}`).toBe(true);
+    expect(sha256(await fs.readFile(slot))).toBe(sha256(big));
+  });
+
+  it('refuses a queue depth outside 1 … 16', async () => {
+    const info = source.add(targetOf('i', IMG), IMG);
+    for (const queueDepth of [0, 17, 1.5]) {
+      await expect(
+        writeImage({ info, device: slot, open: openOf(info), blockSize: BS, queueDepth }),
+      ).rejects.toMatchObject({ code: 'ERR_TUF_INVALID_STATE' });
+    }
+  });
+
   it('refuses a missing device and odd block sizes', async () => {
     const info = source.add(targetOf('i', IMG), IMG);
     await expect(
