@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Updater as TufJsUpdater } from 'tuf-js';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { Updater } from '../../src/client/updater.js';
 import { InMemorySigner } from '../../src/crypto/index.js';
 import { FsRepositoryStorage, Repository } from '../../src/repository/index.js';
@@ -76,6 +76,25 @@ export async function serve(dir: string): Promise<{ url: string; close(): Promis
     url: `http://127.0.0.1:${port}`,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * For each test of the calling `describe`: a fresh temporary directory served on loopback,
+ * removed afterwards. Read `dir` and `url` inside tests (they change per test).
+ */
+export function useServedDir(): { readonly dir: string; readonly url: string } {
+  const current = { dir: '', url: '' };
+  let server: Awaited<ReturnType<typeof serve>> | undefined;
+  beforeEach(async () => {
+    current.dir = await tempDir();
+    server = await serve(current.dir);
+    current.url = server.url;
+  });
+  afterEach(async () => {
+    await server?.close();
+    await removeDir(current.dir);
+  });
+  return current;
 }
 
 /** What a client says about a target: the fields a targets role signs, as plain data. */

@@ -1,13 +1,14 @@
 /**
  * Delegation editing: delegate target paths (or path hash prefixes) to a new targets role
- * (TUF 4.5, `delegations.roles`), and succinct hash-bin delegation (TAP 15,
+ * (TUF 4.5, `delegations.roles`) and remove such a delegation, and succinct hash-bin delegation (TAP 15,
  * `delegations.succinct_roles`): create bins, and resize them (a rebuild that moves every
  * target to its new bin).
  *
  * Snapshot rule behind every removal here: a client refuses a new snapshot that stops listing a
  * targets role the trusted snapshot listed (TUF 5.5.5), so a role that is no longer delegated
- * (an old hash bin) stays listed in snapshot with its last version, and its files stay served.
- * A role created again under a used name is versioned above every version snapshot ever listed.
+ * (an old hash bin; a removed delegation and the roles below it) stays listed in snapshot with
+ * its last version, and its files stay served: it is unreachable, not forgotten. A role created
+ * again under a used name is versioned above every version snapshot ever listed for it.
  *
  * Not safe for concurrent use.
  *
@@ -15,10 +16,16 @@
  */
 import { FormatError, InvalidStateError, RepositoryEditError } from '../errors.js';
 import { DelegatedRole, Delegations, type Key, type TargetFile } from '../models/index.js';
+import { dropUnusedKeys } from './edit-keys.js';
 import { distributeToBins, makeSuccinctRoles } from './hash-bins.js';
-import type { CreateHashBinsOptions, DelegateOptions } from './options.js';
+import type {
+  CreateHashBinsOptions,
+  DelegateOptions,
+  RemoveDelegationOptions,
+  RemoveDelegationResult,
+} from './options.js';
 import { checkRoleFileName } from './signed-role.js';
-import { checkThreshold, currentOf, type RepositoryState } from './state.js';
+import { checkThreshold, currentOf, isTopLevel, type RepositoryState } from './state.js';
 
 /** Delegate to a new role (see `Repository.delegate`). */
 export function delegate(state: RepositoryState, name: string, options: DelegateOptions): void {
@@ -59,6 +66,50 @@ export function delegate(state: RepositoryState, name: string, options: Delegate
   delegations.keys = { ...delegations.keys, ...keyMap(keys) };
   md.signed.delegations = delegations;
   state.addEmptyRole(name, delegatorName);
+}
+
+/**
+ * Stop delegating to `name` (see `Repository.removeDelegation`): its delegator drops the
+ * `delegations.roles` entry and the keys no other role of that delegator lists; the role and
+ * every role below it leave the state. Snapshot keeps listing them (module comment).
+ */
+export function removeDelegation(
+  state: RepositoryState,
+  name: string,
+  options: RemoveDelegationOptions,
+): RemoveDelegationResult {
+  if (isTopLevel(name))
+    throw new InvalidStateError(`${name} is a top-level role; it cannot be removed`);
+  const delegatorName = state.delegators.get(name);
+  if (delegatorName === undefined) throw new InvalidStateError(`no delegated role named ${name}`);
+  if (options.delegator !== undefined && options.delegator !== delegatorName) {
+    throw new InvalidStateError(
+      `${name} is delegated by ${delegatorName}, not by ${options.delegator}`,
+    );
+  }
+  const delegations = currentOf(state.entry(delegatorName)).delegations;
+  if (delegations?.succinctRoles !== undefined) {
+    throw new InvalidStateError(
+      `${name} is a hash bin of ${delegatorName}; bins are not removed one by one (resize them instead)`,
+    );
+  }
+  const found = delegations?.roles?.find((r) => r.name === name);
+  if (found === undefined)
+    throw new InvalidStateError(`${name} is not delegated by ${delegatorName}`);
+  const md = state.touch(delegatorName);
+  const edited = md.signed.delegations as Delegations;
+  edited.roles = (edited.roles ?? []).filter((r) => r.name !== name);
+  const keyids = dropUnusedKeys(edited, found.keyids);
+  // The subtree below `name` is unreachable now: each role has exactly one delegator.
+  const roles = [name];
+  for (let i = 0; i < roles.length; i++) {
+    for (const [child, parent] of state.delegators) if (parent === roles[i]) roles.push(child);
+  }
+  for (const role of roles) {
+    state.roles.delete(role);
+    state.delegators.delete(role);
+  }
+  return { roles, keyids };
 }
 
 /** Delegate to 2^bitLength hash bins (see `Repository.createHashBins`). */

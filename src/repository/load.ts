@@ -7,7 +7,7 @@
  * from the repository's side) and kept with its exact bytes. Then roles staged for signing
  * (`.tufota/staging/`) become the pending edits, and the delegation graph is rebuilt from them,
  * since a staged delegator may add or drop delegations. Also reads and writes the repository
- * policy, `.tufota/config.json` (expiry periods, target hash algorithms).
+ * policy, `.tufota/config.json` (expiry periods, target hash algorithms), and changes its periods.
  *
  * Does not verify signatures of the served roles (`tufota verify` does, as a client would).
  *
@@ -38,7 +38,13 @@ import {
   RepositoryState,
   type TargetsEntry,
 } from './state.js';
-import { CONFIG_PATH, METADATA_DIR, type RepositoryStorage, STAGING_DIR } from './storage.js';
+import {
+  CONFIG_PATH,
+  METADATA_DIR,
+  RESIGN_PATH,
+  type RepositoryStorage,
+  STAGING_DIR,
+} from './storage.js';
 
 const debug = debuglog('tufota');
 
@@ -168,6 +174,7 @@ export async function openState(
   state.addSigners(...(options.signers ?? []));
   await loadPublishedTargets(state, snapshot);
   await loadStaged(state);
+  await loadResignMarks(state);
   return state;
 }
 
@@ -183,6 +190,30 @@ export async function writeRepositoryConfig(
       `${JSON.stringify({ expiry: policy, targetHashAlgorithms: hashAlgorithms }, null, 2)}\n`,
     ),
   );
+}
+
+/**
+ * Merge `periods` over the state's policy, validate, save to `.tufota/config.json`, and apply.
+ *
+ * @throws FormatError for an unknown role name or a period outside 1 second to
+ *   `MAX_EXPIRY_PERIOD`; nothing is saved.
+ */
+export async function updateExpiryPolicy(
+  state: RepositoryState,
+  periods: Partial<ExpiryPolicy>,
+): Promise<ExpiryPolicy> {
+  for (const name of Object.keys(periods)) {
+    if (!Object.hasOwn(state.policy, name)) {
+      throw new FormatError(
+        `no expiry period named ${JSON.stringify(name)} (known: ${Object.keys(state.policy).join(', ')})`,
+        { path: `expiry.${name}` },
+      );
+    }
+  }
+  const policy = resolveExpiryPolicy({ ...state.policy, ...periods });
+  await writeRepositoryConfig(state.storage, policy, state.hashAlgorithms);
+  state.policy = policy;
+  return { ...policy };
 }
 
 /** Every targets role reachable from `targets` in the served metadata, level by level. */
@@ -271,6 +302,35 @@ async function loadStaged(state: RepositoryState): Promise<void> {
       queue.push(child);
     }
   }
+}
+
+/**
+ * Snapshot/timestamp re-signing marks left by `refresh` + `prepare` (see `RESIGN_PATH`). They
+ * only apply to the timestamp version they were made against: after any publish they are stale.
+ * A corrupt file is ignored (the marks only ever add a re-signing; `refresh` makes them again).
+ */
+async function loadResignMarks(state: RepositoryState): Promise<void> {
+  const bytes = await state.storage.readFile(RESIGN_PATH, { maxLength: 1024 });
+  if (bytes === undefined) return;
+  // The file exists: the next clearStaging removes it unless the marks below still apply.
+  state.resignStaged = true;
+  let marks: unknown;
+  try {
+    marks = parseJson(bytes, { maxDepth: 2 });
+  } catch {
+    debug('repository: ignoring unreadable %s', RESIGN_PATH);
+    return;
+  }
+  const fields = (typeof marks === 'object' && marks !== null ? marks : {}) as Record<
+    string,
+    unknown
+  >;
+  if (fields.timestampVersion !== state.timestamp?.metadata.signed.version) {
+    debug('repository: ignoring stale %s (a publish has happened since)', RESIGN_PATH);
+    return;
+  }
+  state.forceSnapshot = fields.snapshot === true;
+  state.forceTimestamp = fields.timestamp === true || state.forceSnapshot;
 }
 
 /** Read `V.NAME.json`, check it against what snapshot/timestamp list, keep its bytes. */

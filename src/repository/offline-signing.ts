@@ -21,7 +21,10 @@ import type { SignedRole } from './signed-role.js';
 import { authorizedKeyIds, listedKey, requirementStatus, signWithAvailable } from './signing.js';
 import { CONCURRENCY, type RepositoryState } from './state.js';
 
-/** Sign pending roles with the signers at hand and stage them (see `Repository.prepare`). */
+/**
+ * Sign pending roles with the signers at hand and stage them (see `Repository.prepare`); also
+ * persist snapshot/timestamp re-signing marks, and drop staged files of roles no longer pending.
+ */
 export async function prepare(state: RepositoryState, roles?: string[]): Promise<string[]> {
   const names = roles ?? state.pendingNames();
   for (const name of names) state.pendingOf(name);
@@ -30,37 +33,51 @@ export async function prepare(state: RepositoryState, roles?: string[]): Promise
     await signWithAvailable(md, state.requirements(name, false), state.signers);
     await state.stage(name, md);
   });
+  await state.stageResign();
+  await state.clearStaging();
   return names;
 }
 
-/** Add one signature to a pending role (see `Repository.addSignature`). */
-export async function addSignature(
+/**
+ * Add signatures to a pending role, all or none (see `Repository.addSignatures`): every signer is
+ * checked to be trusted for the role, and every signature to verify with the key listed under
+ * its key id, before any is kept; the role is then staged once.
+ *
+ * @returns the key ids whose signatures were added.
+ */
+export async function addSignatures(
   state: RepositoryState,
   role: string,
-  signer: Signer,
-): Promise<void> {
+  signers: readonly Signer[],
+): Promise<string[]> {
   const md = state.pendingOf(role);
   const requirements = state.requirements(role, false);
-  if (!authorizedKeyIds(requirements).has(signer.keyid)) {
+  const trusted = authorizedKeyIds(requirements);
+  const untrusted = signers.filter((s) => !trusted.has(s.keyid)).map((s) => s.keyid);
+  if (untrusted.length > 0) {
     throw new RepositoryEditError(
-      `key ${signer.keyid} is not trusted to sign ${role}; trusted: ${[...authorizedKeyIds(requirements)].join(', ')}`,
+      `key ${untrusted.join(', ')} is not trusted to sign ${role}; trusted: ${[...trusted].join(', ')}. Nothing was added.`,
       { role },
       'ERR_TUF_KEY_NOT_AUTHORIZED',
     );
   }
   const data = md.signedBytes();
-  const signatureBytes = await signer.sign(data);
-  const key = listedKey(requirements, signer.keyid);
-  const signature = new Signature(signer.keyid, bytesToHex(signatureBytes));
-  if (key === undefined || !key.verifySignature(signature, data)) {
-    throw new RepositoryEditError(
-      `the signature of signer ${signer.keyid} does not verify with the key listed under that key id for ${role}`,
-      { role },
-      'ERR_TUF_KEY_NOT_AUTHORIZED',
-    );
+  const signatures: Signature[] = [];
+  for (const signer of signers) {
+    const signature = new Signature(signer.keyid, bytesToHex(await signer.sign(data)));
+    const key = listedKey(requirements, signer.keyid);
+    if (key === undefined || !key.verifySignature(signature, data)) {
+      throw new RepositoryEditError(
+        `the signature of signer ${signer.keyid} does not verify with the key listed under that key id for ${role}. Nothing was added.`,
+        { role },
+        'ERR_TUF_KEY_NOT_AUTHORIZED',
+      );
+    }
+    signatures.push(signature);
   }
-  md.signatures.set(signer.keyid, signature);
+  for (const signature of signatures) md.signatures.set(signature.keyid, signature);
   if (state.isStaged(role)) await state.stage(role, md);
+  return signatures.map((s) => s.keyid);
 }
 
 /** Version, expiry and signatures of every role (see `Repository.status`). */
@@ -81,6 +98,9 @@ export function roleStatuses(state: RepositoryState): RoleStatus[] {
       expires: md.signed.expires,
       pending,
       staged,
+      resign:
+        (role === 'snapshot' && state.forceSnapshot) ||
+        (role === 'timestamp' && state.forceTimestamp),
       requirements,
       verified: requirements.every((r) => r.verified),
     });

@@ -62,6 +62,20 @@ export interface DelegateOptions {
   threshold?: number;
 }
 
+/** Options of {@link Repository.removeDelegation}. */
+export interface RemoveDelegationOptions {
+  /** The delegating role; default: whichever role delegates it (checked when given). */
+  delegator?: string;
+}
+
+/** What {@link Repository.removeDelegation} removed. */
+export interface RemoveDelegationResult {
+  /** The role and every role below it, which clients can no longer reach. */
+  roles: string[];
+  /** Key ids dropped from the delegator's `delegations.keys` (no other role of it uses them). */
+  keyids: string[];
+}
+
 /** Options of {@link Repository.createHashBins}. */
 export interface CreateHashBinsOptions extends HashBinsLayout {
   delegator?: string;
@@ -92,7 +106,11 @@ export interface PublishResult {
 export interface RefreshOptions extends PublishOptions {
   /** Re-sign roles expiring within this many milliseconds; default half of each role's period. */
   within?: number;
-  /** Publish right away (default true); false only marks the roles (for offline signing). */
+  /**
+   * Publish right away (default true). With false the due roles are only marked: call
+   * {@link Repository.prepare} to stage them (root and targets roles as files to sign; the
+   * snapshot/timestamp marks persisted, so a later session's `publish` re-signs them).
+   */
   publish?: boolean;
 }
 
@@ -108,6 +126,11 @@ export interface RoleStatus {
   pending: boolean;
   /** True when the pending version is written to the staging area. */
   staged: boolean;
+  /**
+   * Snapshot and timestamp: true when the next publish re-signs this role although nothing it
+   * lists changed (a `refresh` found it due, or its keys changed).
+   */
+  resign: boolean;
   /** One entry per threshold the role must meet (two for a new root). */
   requirements: RequirementStatus[];
   /** True when every requirement is met. */

@@ -14,7 +14,7 @@
  *
  * This class is the public face: each method checks nothing itself and delegates to the module
  * that implements one concern — `edit-targets.ts`, `edit-delegations.ts`, `edit-keys.ts`,
- * `offline-signing.ts`, `publisher.ts` — over the one {@link RepositoryState} it owns.
+ * `offline-signing.ts`, `publisher.ts`, `load.ts` — over the one {@link RepositoryState} it owns.
  *
  * Scale. Only pending (dirty) roles are re-serialized, re-signed and rewritten; adding targets to
  * 1,024 hash bins touches only the bins they fall in. Target files are hashed once, while they
@@ -27,8 +27,8 @@
  * `consistent_snapshot: false` is refused; see `publish.ts` for the crash-safe order.
  *
  * Not implemented: garbage collection of old metadata versions and target files (they stay
- * served; clients holding old metadata can still fetch them), removing a delegation, locking
- * against two publishers on one storage (run one at a time).
+ * served; clients holding old metadata can still fetch them), removing hash bins one by one,
+ * locking against two publishers on one storage (run one at a time).
  *
  * Not safe for concurrent use: await each call before making the next.
  *
@@ -39,7 +39,8 @@ import type { Metadata, TargetFile } from '../models/index.js';
 import * as delegations from './edit-delegations.js';
 import * as keys from './edit-keys.js';
 import * as targets from './edit-targets.js';
-import { createState, openState } from './load.js';
+import type { ExpiryPolicy } from './expiry.js';
+import { createState, openState, updateExpiryPolicy } from './load.js';
 import * as signing from './offline-signing.js';
 import type {
   AddTargetOptions,
@@ -50,6 +51,8 @@ import type {
   PublishOptions,
   PublishResult,
   RefreshOptions,
+  RemoveDelegationOptions,
+  RemoveDelegationResult,
   RepositoryOptions,
   RoleStatus,
   TargetRoleOption,
@@ -224,6 +227,25 @@ export class Repository {
     return delegations.resizeHashBins(this.#state, bitLength, options);
   }
 
+  /**
+   * Stop delegating to `name`: its delegator (`delegator`, checked when given) drops the
+   * delegation and the keys that no other role of that delegator lists. The role and every role
+   * it delegates to become unreachable: clients no longer find their targets. Their metadata stays
+   * listed in snapshot with its last version (a client refuses a snapshot that drops a role it
+   * listed, TUF 5.5.5) and stays served; delegating the name again later starts above that version.
+   *
+   * @throws InvalidStateError for a top-level role, an unknown role, a hash bin (resize bins
+   *   instead), or a `delegator` that does not delegate it; nothing is changed.
+   * @example
+   * ```ts
+   * const { roles, keyids } = repo.removeDelegation('vendor-x');
+   * await repo.publish();
+   * ```
+   */
+  removeDelegation(name: string, options: RemoveDelegationOptions = {}): RemoveDelegationResult {
+    return delegations.removeDelegation(this.#state, name, options);
+  }
+
   // -------------------------------------------------------------------------------------------
   // Keys and thresholds (root rotation for top-level roles, delegator edits for the others)
 
@@ -269,12 +291,35 @@ export class Repository {
     return publisher.refresh(this.#state, options);
   }
 
+  /** The validity periods in force (milliseconds per role), as `.tufota/config.json` holds them. */
+  expiryPolicy(): ExpiryPolicy {
+    return { ...this.#state.policy };
+  }
+
+  /**
+   * Change validity periods (merged over the current ones) and save them in
+   * `.tufota/config.json`, so every later session applies them. They take effect at each role's
+   * next signing: expiries already signed stay (run {@link refresh} to re-sign early).
+   *
+   * @throws FormatError for an unknown role name or a period outside 1 second to
+   *   `MAX_EXPIRY_PERIOD` (about 100 years); nothing is saved.
+   * @example
+   * ```ts
+   * await repo.setExpiryPolicy({ timestamp: 6 * 3600_000 }); // 6 hours
+   * ```
+   */
+  async setExpiryPolicy(periods: Partial<ExpiryPolicy>): Promise<ExpiryPolicy> {
+    return updateExpiryPolicy(this.#state, periods);
+  }
+
   // -------------------------------------------------------------------------------------------
   // Threshold and offline signing
 
   /**
    * Sign pending roles with the signers at hand and write them to the staging area, where other
-   * sessions (`tufota sign`) can add signatures before publishing.
+   * sessions (`tufota sign`) can add signatures before publishing. Snapshot and timestamp marked
+   * by {@link refresh} are persisted too (they have no file to sign: the next session's
+   * {@link publish} re-signs them with their online keys).
    *
    * @param roles - which pending roles (default all: root and targets roles with edits).
    * @returns the roles staged.
@@ -292,7 +337,24 @@ export class Repository {
    * @throws InvalidStateError when the role has no pending edits.
    */
   async addSignature(role: string, signer: Signer): Promise<void> {
-    await signing.addSignature(this.#state, role, signer);
+    await signing.addSignatures(this.#state, role, [signer]);
+  }
+
+  /**
+   * Add several signatures to a pending role at once, all or none: every signer must be trusted
+   * for the role and every signature must verify before any is added; a staged role is then
+   * rewritten once (an interrupted import never leaves part of the signatures staged).
+   *
+   * @returns the key ids whose signatures were added.
+   * @throws RepositoryEditError `ERR_TUF_KEY_NOT_AUTHORIZED` as {@link addSignature}; nothing is changed.
+   * @throws InvalidStateError when the role has no pending edits.
+   * @example
+   * ```ts
+   * await repo.addSignatures('targets', [hsmSigner, yubikeySigner]);
+   * ```
+   */
+  async addSignatures(role: string, signers: readonly Signer[]): Promise<string[]> {
+    return signing.addSignatures(this.#state, role, signers);
   }
 
   /** Version, expiry and signatures present/missing of every role (`tufota status`). */

@@ -29,7 +29,7 @@ import { type ExpiryPolicy, expiresAfter, periodFor } from './expiry.js';
 import type { KeyInput } from './options.js';
 import type { SignedRole } from './signed-role.js';
 import type { SigningRequirement } from './signing.js';
-import { type RepositoryStorage, STAGING_DIR } from './storage.js';
+import { RESIGN_PATH, type RepositoryStorage, STAGING_DIR } from './storage.js';
 
 /** Largest metadata file the repository reads back from its own storage. */
 export const MAX_METADATA_LENGTH = 64 * 1024 * 1024;
@@ -75,6 +75,8 @@ export class RepositoryState {
   forceSnapshot = false;
   /** Timestamp must be re-signed at the next publish even if snapshot did not change. */
   forceTimestamp = false;
+  /** The two flags above are persisted (`RESIGN_PATH`), so other sessions see them. */
+  resignStaged = false;
 
   constructor(init: RepositoryStateInit) {
     this.storage = init.storage;
@@ -157,8 +159,33 @@ export class RepositoryState {
     else this.entry(name).staged = true;
   }
 
-  /** Remove staged files of roles that are no longer pending (published, or no longer delegated). */
+  /**
+   * Persist the snapshot/timestamp re-signing marks, tied to the served timestamp version: a
+   * publish by anyone since makes them stale (`load.ts` then ignores them).
+   */
+  async stageResign(): Promise<void> {
+    if (!this.forceSnapshot && !this.forceTimestamp) return;
+    const marks = {
+      timestampVersion: this.timestamp?.metadata.signed.version ?? 0,
+      snapshot: this.forceSnapshot,
+      timestamp: this.forceTimestamp,
+    };
+    await this.storage.writeFile(
+      RESIGN_PATH,
+      new TextEncoder().encode(`${JSON.stringify(marks)}\n`),
+    );
+    this.resignStaged = true;
+  }
+
+  /**
+   * Remove staged files of roles that are no longer pending (published, or no longer delegated),
+   * and the re-signing marks once a publish has re-signed snapshot and timestamp.
+   */
   async clearStaging(): Promise<void> {
+    if (this.resignStaged && !this.forceSnapshot && !this.forceTimestamp) {
+      await this.storage.remove(RESIGN_PATH).catch(() => {});
+      this.resignStaged = false;
+    }
     // Best effort: a staged file left behind has a version already published and is ignored.
     for (const file of await this.storage.list(STAGING_DIR).catch(() => [] as string[])) {
       const name = file.slice(0, -'.json'.length);

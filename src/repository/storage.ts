@@ -64,3 +64,8 @@ export const STAGING_DIR = `${STATE_DIR}/staging`;
 export const INCOMING_DIR = `${STATE_DIR}/incoming`;
 /** The repository policy (expiry periods). */
 export const CONFIG_PATH = `${STATE_DIR}/config.json`;
+/**
+ * Snapshot and timestamp marked for re-signing by a refresh that did not publish (they are built
+ * at publish with online keys, so there is no role file to stage): the next publish re-signs them.
+ */
+export const RESIGN_PATH = `${STATE_DIR}/resign.json`;
