@@ -128,3 +128,8 @@ export async function treeHash(dir: string): Promise<string> {
   await walk(dir);
   return hash.digest('hex');
 }
+
+/** The key id in a `FILE.pub.json` written by `tufota key generate` or `init`. */
+export async function keyidOf(file: string): Promise<string> {
+  return (JSON.parse(await readFile(file, 'utf8')) as { keyid: string }).keyid;
+}

@@ -8,11 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStaticServer, type StaticServer } from '../../src/server/index.js';
-import { buildOnce, Client, ok, removeDir, tempDir, treeHash, tufota } from './helpers.js';
-
-async function keyidOf(file: string): Promise<string> {
-  return (JSON.parse(await readFile(file, 'utf8')) as { keyid: string }).keyid;
-}
+import { buildOnce, Client, keyidOf, ok, removeDir, tempDir, treeHash, tufota } from './helpers.js';
 
 describe('tufota CLI: offline threshold signing (2 of 3 targets keys)', () => {
   let work: string;
@@ -161,5 +157,30 @@ describe('tufota CLI: offline threshold signing (2 of 3 targets keys)', () => {
     );
     expect(Buffer.from(await client.download('fw2.img')).toString()).toBe('second release');
     await client.remove();
+  });
+
+  it('import of several files is all or nothing: one untrusted signature and nothing is staged', async () => {
+    await writeFile(path.join(work, 'fw3.img'), 'third release');
+    await ok(['add-target', '../fw3.img', '--path', 'fw3.img'], repo);
+    for (const holder of ['one', 'two']) await ok(['prepare', '--out', `../carry-${holder}`], repo);
+    await ok(['key', 'generate', 'stranger.pem'], work);
+    await ok(['sign', 'carry-one/targets.json', '--key', 'keys/targets-2.pem'], work);
+    await ok(['sign', 'carry-two/targets.json', '--key', 'stranger.pem'], work);
+
+    const before = await treeHash(repo);
+    const refused = await tufota(
+      ['import', '../carry-one/targets.json', '../carry-two/targets.json', '--json'],
+      { cwd: repo },
+    );
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr).error.code).toBe('ERR_TUF_KEY_NOT_AUTHORIZED');
+    expect(await treeHash(repo)).toBe(before);
+
+    const imported = await ok(['import', '../carry-one/targets.json', '--json'], repo);
+    expect(imported.json.imported[0].imported).toEqual([ids[1]]);
+    const staged = JSON.parse(
+      await readFile(path.join(repo, '.tufota', 'staging', 'targets.json'), 'utf8'),
+    ) as { signatures: Array<{ keyid: string }> };
+    expect(staged.signatures.map((s) => s.keyid)).toContain(ids[1]);
   });
 });

@@ -1,15 +1,30 @@
 /**
  * `tufota add-target`: copy target files into the repository (hashing them once, with a
- * progress bar on a terminal) and list them in their targets role.
+ * progress bar on a terminal) and list them in their targets role — or, with `--length` and
+ * `--hash`, list a target whose file lives elsewhere (bulk imports), without reading any file.
  *
  * @module
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { FormatError, UsageError } from '../../errors.js';
-import { openFileSource } from '../../repository/index.js';
-import { type Command, integerOption, listOption, type ParsedArgs, stringOption } from '../args.js';
-import { printResult, progressBar, withProgress } from '../io.js';
+import type { TargetFile } from '../../models/index.js';
+import {
+  type AddTargetOptions,
+  consistentTargetPath,
+  openFileSource,
+  type Repository,
+  type TargetInfo,
+} from '../../repository/index.js';
+import {
+  type Command,
+  integerOption,
+  listOption,
+  type ParsedArgs,
+  pairsOption,
+  stringOption,
+} from '../args.js';
+import { type Io, printResult, progressBar, withProgress } from '../io.js';
 import {
   describePublish,
   EDIT_OPTIONS,
@@ -37,15 +52,79 @@ function customOf(args: ParsedArgs): Record<string, unknown> | undefined {
   return value as Record<string, unknown>;
 }
 
+interface AddedTarget {
+  path: string;
+  length: number;
+  hashes: Record<string, string>;
+  custom: Record<string, unknown> | null;
+  role: string | undefined;
+}
+
+function describeTarget(repo: Repository, target: TargetFile): AddedTarget {
+  return {
+    path: target.path,
+    length: target.length,
+    hashes: target.hashes,
+    custom: target.custom ?? null,
+    role: repo.getTarget(target.path)?.role,
+  };
+}
+
+/** `--length` and `--hash`, or `undefined` when neither is given. */
+function targetInfoOf(args: ParsedArgs): TargetInfo | undefined {
+  const length = integerOption(args, 'length', 0);
+  const hashes = pairsOption(args, 'hash');
+  if (length === undefined && hashes.size === 0) return undefined;
+  if (args.positionals.length > 0)
+    throw new UsageError('--length and --hash describe a target without its file: give no FILE');
+  if (length === undefined || hashes.size === 0)
+    throw new UsageError('a target without its file needs both --length N and --hash ALG=HEX');
+  return { length, hashes: Object.fromEntries(hashes) };
+}
+
+/** List a target from its length and hashes (`Repository.addTargetInfo`); no file is copied. */
+async function addInfo(
+  args: ParsedArgs,
+  io: Io,
+  info: TargetInfo,
+  options: AddTargetOptions,
+): Promise<number> {
+  const targetPath = stringOption(args, 'path');
+  if (targetPath === undefined)
+    throw new UsageError('a target without its file needs --path TARGETPATH');
+  if (stringOption(args, 'prefix') !== undefined)
+    throw new UsageError('--prefix names FILE arguments; use --path for a target without its file');
+  const session = await openSession(args, io);
+  const repo = await openRepository(session, args);
+  const target = repo.addTargetInfo(targetPath, info, options);
+  const files = [...new Set(Object.values(target.hashes))].map((digest) =>
+    consistentTargetPath(target.path, digest),
+  );
+  const outcome = await finishEdit(session, repo, args);
+  const added = [describeTarget(repo, target)];
+  printResult(io, { added, files, ...outcome }, () =>
+    [
+      `added ${target.path} (${target.length} bytes, file not copied) to ${added[0]?.role}`,
+      `serve its bytes as: ${files.join(', ')}`,
+      outcome.published === undefined
+        ? `staged: ${outcome.staged.join(', ')}`
+        : describePublish(outcome.published),
+    ].join('\n'),
+  );
+  return 0;
+}
+
 export const addTargetCommand: Command = {
   name: 'add-target',
   summary: 'add target files (copied into targets/ under their hashes) to a targets role',
   usage:
-    'tufota add-target FILE... [--path TARGETPATH] [--hardware-id ID]... [--version V] [--release-counter N]',
+    'tufota add-target FILE... [--path TARGETPATH] [--hardware-id ID]... [--version V] [--release-counter N] | add-target --path TARGETPATH --length N --hash ALG=HEX...',
   description: [
     'The target path is --path (one FILE), else --prefix + the file name. The role is --role, else',
     'targets (following hash bins). custom gets hardwareIds, version and releaseCounter, merged',
     'over --custom JSON. Staged for signing unless --publish.',
+    'Without FILE, --length and --hash (sha256=HEX, sha512=HEX) list a target whose file is not',
+    'copied: place it yourself at each targets/DIR/HASH.NAME printed (tufota verify checks).',
   ].join('\n'),
   options: {
     path: {
@@ -80,9 +159,20 @@ export const addTargetCommand: Command = {
       valueName: 'JSON',
       description: 'custom object to store with the target',
     },
+    length: {
+      type: 'string',
+      valueName: 'N',
+      description: 'without FILE: the target length in bytes (with --hash and --path)',
+    },
+    hash: {
+      type: 'string',
+      multiple: true,
+      valueName: 'ALG=HEX',
+      description: 'without FILE: a digest of the target, e.g. sha256=… (repeatable)',
+    },
     ...EDIT_OPTIONS,
   },
-  positionals: { min: 1, max: 1000 },
+  positionals: { min: 0, max: 1000 },
   async run(args, io) {
     const single = stringOption(args, 'path');
     if (single !== undefined && args.positionals.length > 1)
@@ -93,6 +183,17 @@ export const addTargetCommand: Command = {
     const releaseCounter = integerOption(args, 'release-counter', 0);
     const custom = customOf(args);
     const role = stringOption(args, 'role');
+    const options = {
+      ...(hardwareIds.length > 0 ? { hardwareIds } : {}),
+      ...(version === undefined ? {} : { version }),
+      ...(releaseCounter === undefined ? {} : { releaseCounter }),
+      ...(custom === undefined ? {} : { custom }),
+      ...(role === undefined ? {} : { role }),
+    };
+    const info = targetInfoOf(args);
+    if (info !== undefined) return addInfo(args, io, info, options);
+    if (args.positionals.length === 0)
+      throw new UsageError('give FILE..., or --path TARGETPATH with --length N and --hash ALG=HEX');
     const files = args.positionals.map((f) => path.resolve(io.cwd, f));
     const sizes: number[] = [];
     for (const file of files) {
@@ -103,32 +204,18 @@ export const addTargetCommand: Command = {
     }
     const session = await openSession(args, io);
     const repo = await openRepository(session, args);
-    const added: Array<{
-      path: string;
-      length: number;
-      hashes: Record<string, string>;
-      custom: Record<string, unknown> | null;
-      role: string | undefined;
-    }> = [];
+    const added: AddedTarget[] = [];
     for (const [i, file] of files.entries()) {
       const targetPath = single ?? `${prefix}${path.basename(file)}`;
       if (targetPath.includes('\\'))
         throw new FormatError(`target path ${targetPath} contains a backslash; use /`);
       const bar = progressBar(io, `hashing ${path.basename(file)}`, sizes[i] as number);
-      const target = await repo.addTarget(targetPath, withProgress(openFileSource(file), bar), {
-        ...(hardwareIds.length > 0 ? { hardwareIds } : {}),
-        ...(version === undefined ? {} : { version }),
-        ...(releaseCounter === undefined ? {} : { releaseCounter }),
-        ...(custom === undefined ? {} : { custom }),
-        ...(role === undefined ? {} : { role }),
-      });
-      added.push({
-        path: target.path,
-        length: target.length,
-        hashes: target.hashes,
-        custom: target.custom ?? null,
-        role: repo.getTarget(target.path)?.role,
-      });
+      const target = await repo.addTarget(
+        targetPath,
+        withProgress(openFileSource(file), bar),
+        options,
+      );
+      added.push(describeTarget(repo, target));
     }
     const outcome = await finishEdit(session, repo, args);
     printResult(io, { added, ...outcome }, () =>

@@ -1,11 +1,19 @@
 /**
- * `tufota delegate`: delegate target paths (or path hash prefixes) to a new targets role.
+ * `tufota delegate`: delegate target paths (or path hash prefixes) to a new targets role, or
+ * remove a delegation (`--remove`).
  *
  * @module
  */
 import { UsageError } from '../../errors.js';
-import { type Command, flag, integerOption, listOption, stringOption } from '../args.js';
-import { printResult } from '../io.js';
+import {
+  type Command,
+  flag,
+  integerOption,
+  listOption,
+  type ParsedArgs,
+  stringOption,
+} from '../args.js';
+import { type Io, printResult } from '../io.js';
 import {
   describePublish,
   EDIT_OPTIONS,
@@ -19,10 +27,13 @@ export const delegateCommand: Command = {
   name: 'delegate',
   summary: 'delegate target paths to a new role with its own keys',
   usage:
-    'tufota delegate ROLE (--paths PATTERN... | --path-hash-prefix HEX...) --add-key FILE... [--threshold N]',
+    'tufota delegate ROLE (--paths PATTERN... | --path-hash-prefix HEX...) --add-key FILE... [--threshold N] | delegate ROLE --remove',
   description: [
     'Patterns are shell-style (firmware/board-a/*; * does not cross /). The delegating role',
     '(--delegator, default targets) is edited and staged; the new role starts empty.',
+    'With --remove the delegation goes (with the roles below it, and keys no other role of the',
+    'delegator uses): clients stop finding its targets. Its metadata stays listed in snapshot and',
+    'served, as clients require; delegating the name again later continues above its version.',
   ].join('\n'),
   options: {
     paths: {
@@ -55,13 +66,15 @@ export const delegateCommand: Command = {
     delegator: {
       type: 'string',
       valueName: 'ROLE',
-      description: 'the delegating role (default targets)',
+      description: 'the delegating role (default targets; with --remove: checked)',
     },
+    remove: { type: 'boolean', description: 'remove the delegation of ROLE instead' },
     ...EDIT_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
   async run(args, io) {
     const name = args.positionals[0] as string;
+    if (flag(args, 'remove')) return remove(name, args, io);
     const paths = listOption(args, 'paths');
     const prefixes = listOption(args, 'path-hash-prefix');
     if (paths.length > 0 === prefixes.length > 0)
@@ -102,3 +115,25 @@ export const delegateCommand: Command = {
     return 0;
   },
 };
+
+async function remove(name: string, args: ParsedArgs, io: Io): Promise<number> {
+  for (const option of ['paths', 'path-hash-prefix', 'add-key', 'threshold', 'terminating']) {
+    if (args.values[option] !== undefined)
+      throw new UsageError(`--remove takes no --${option}: it removes the whole delegation`);
+  }
+  const session = await openSession(args, io);
+  const repo = await openRepository(session, args);
+  const delegator = stringOption(args, 'delegator');
+  const removed = repo.removeDelegation(name, delegator === undefined ? {} : { delegator });
+  const outcome = await finishEdit(session, repo, args);
+  printResult(io, { removed: removed.roles, droppedKeys: removed.keyids, ...outcome }, () =>
+    [
+      `removed the delegation of ${removed.roles.join(', ')}; their metadata stays listed in snapshot`,
+      ...(removed.keyids.length > 0 ? [`dropped keys: ${removed.keyids.join(', ')}`] : []),
+      outcome.published === undefined
+        ? `staged: ${outcome.staged.join(', ')}`
+        : describePublish(outcome.published),
+    ].join('\n'),
+  );
+  return 0;
+}

@@ -7,6 +7,7 @@ import type { Command } from '../args.js';
 import { addTargetCommand } from './add-target.js';
 import { binsCommand } from './bins.js';
 import { bundleCommand } from './bundle.js';
+import { configCommand } from './config.js';
 import { delegateCommand } from './delegate.js';
 import { makeHelpCommand } from './help.js';
 import { initCommand } from './init.js';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   publishCommand,
   refreshCommand,
+  configCommand,
   verifyCommand,
   serveCommand,
   bundleCommand,

@@ -15,7 +15,8 @@ export const refreshCommand: Command = {
   description: [
     'Roles due are given a new version and a fresh expiry, signed with the keys at hand and',
     'published. A due role whose keys are offline (root) fails the publish with the missing key',
-    'ids: use --stage-only to stage it, sign it offline, then tufota publish.',
+    'ids: use --stage-only to stage it, sign it offline, then tufota publish. With --stage-only a',
+    'due snapshot or timestamp is recorded in .tufota/resign.json and re-signed by that publish.',
   ].join('\n'),
   options: {
     within: {
@@ -50,10 +51,20 @@ export const refreshCommand: Command = {
     }
     if (flag(args, 'stage-only')) {
       const staged = await repo.prepare();
-      printResult(
-        io,
-        { roles: marked.roles, staged, published: null },
-        `due: ${marked.roles.join(', ')}; staged ${staged.join(', ') || '(nothing: snapshot and timestamp are signed at publish)'}`,
+      // Snapshot and timestamp have no file to sign: prepare() records them, and the next
+      // tufota publish re-signs them with their online keys.
+      const resign = marked.roles.filter((r) => r === 'snapshot' || r === 'timestamp');
+      printResult(io, { roles: marked.roles, staged, resign, published: null }, () =>
+        [
+          `due: ${marked.roles.join(', ')}`,
+          ...(staged.length > 0
+            ? [`staged for signing: ${staged.join(', ')} (tufota status shows missing signatures)`]
+            : []),
+          ...(resign.length > 0
+            ? [`marked ${resign.join(' and ')} for re-signing by the next tufota publish`]
+            : []),
+          'run tufota publish to publish',
+        ].join('\n'),
       );
       return 0;
     }

@@ -4,9 +4,10 @@
  * The flow: on the online machine `prepare` writes the pending roles to the staging area (and,
  * with `--out DIR`, a copy to carry away); on each offline machine `sign FILE --key KEY` adds one
  * signature to the carried file without touching `signed`; back online, `import FILE` checks each
- * new signature (a key the role trusts, a signature that verifies over exactly the staged
- * `signed`) before adding any, and `publish` publishes once every threshold is met. Inside the
- * repository, `sign --role ROLE` does the same in one step.
+ * new signature of every file (a key the role trusts, a signature that verifies over exactly the
+ * staged `signed`) before adding any, then adds each role's in one batch (`addSignatures`), and
+ * `publish` publishes once every threshold is met. Inside the repository, `sign --role ROLE`
+ * does the same in one step.
  *
  * @module
  */
@@ -123,7 +124,7 @@ async function signInRepository(
       );
     }
   }
-  for (const signer of signers) await repo.addSignature(role, signer);
+  await repo.addSignatures(role, signers);
   const requirements = roleSummary(repo, role);
   printResult(io, { role, signedWith: signers.map((s) => s.keyid), requirements }, () =>
     [
@@ -299,7 +300,8 @@ function checkImported(
   return out;
 }
 
-async function importOne(io: Io, repo: Repository, file: string, roleOption: string | undefined) {
+/** Read one carried file and check its new signatures (nothing is added yet). */
+async function checkFile(repo: Repository, file: string, roleOption: string | undefined) {
   const { md: incoming } = await readMetadataFile(file);
   const role =
     roleOption ??
@@ -318,15 +320,29 @@ async function importOne(io: Io, repo: Repository, file: string, roleOption: str
       `${file} was signed over a different ${role} than the one staged (staged version ${md.signed.version}, file version ${incoming.signed.version}): run tufota prepare --out again and re-sign`,
     );
   }
-  const signatures = checkImported(repo, role, md, incoming);
-  for (const signer of signatures) await repo.addSignature(role, signer);
-  if (signatures.length === 0) warn(io, `${file} carries no new signature for ${role}`);
-  return {
-    file,
-    role,
-    imported: signatures.map((s) => s.keyid),
-    requirements: roleSummary(repo, role),
-  };
+  return { file, role, signatures: checkImported(repo, role, md, incoming) };
+}
+
+/**
+ * Import every file's signatures, all or nothing: each file is read and every signature checked
+ * first, then each role gets its signatures in one batch and is re-staged once.
+ */
+async function importAll(io: Io, repo: Repository, files: string[], role: string | undefined) {
+  const checked: Awaited<ReturnType<typeof checkFile>>[] = [];
+  for (const file of files) checked.push(await checkFile(repo, file, role));
+  const byRole = new Map<string, ImportedSignature[]>();
+  for (const { role, signatures } of checked)
+    byRole.set(role, [...(byRole.get(role) ?? []), ...signatures]);
+  for (const [role, signatures] of byRole) await repo.addSignatures(role, signatures);
+  return checked.map(({ file, role, signatures }) => {
+    if (signatures.length === 0) warn(io, `${file} carries no new signature for ${role}`);
+    return {
+      file,
+      role,
+      imported: signatures.map((s) => s.keyid),
+      requirements: roleSummary(repo, role),
+    };
+  });
 }
 
 export const importCommand: Command = {
@@ -334,7 +350,7 @@ export const importCommand: Command = {
   summary: 'import signatures from carried metadata files into the staged roles',
   usage: 'tufota import FILE... [--role ROLE]',
   description:
-    'The role is --role, else the file name (targets.json → targets). Every signature is checked before any is added.',
+    'The role is --role, else the file name (targets.json → targets). Every signature of every FILE is checked before any is added: one bad signature imports nothing.',
   options: {
     role: {
       type: 'string',
@@ -346,11 +362,12 @@ export const importCommand: Command = {
   async run(args, io) {
     const session = await openSession(args, io);
     const repo = await openRepository(session, args);
-    const results: Awaited<ReturnType<typeof importOne>>[] = [];
-    for (const file of args.positionals)
-      results.push(
-        await importOne(io, repo, path.resolve(io.cwd, file), stringOption(args, 'role')),
-      );
+    const results = await importAll(
+      io,
+      repo,
+      args.positionals.map((file) => path.resolve(io.cwd, file)),
+      stringOption(args, 'role'),
+    );
     printResult(io, { imported: results }, () =>
       results
         .flatMap((r) => [

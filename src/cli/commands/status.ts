@@ -51,6 +51,7 @@ export const statusCommand: Command = {
       expired: s.expires.getTime() <= now.getTime(),
       pending: s.pending,
       staged: s.staged,
+      resign: s.resign,
       verified: s.verified,
       requirements: s.requirements.map((r) => ({
         label: r.label,
@@ -70,7 +71,9 @@ export const statusCommand: Command = {
             ? r.verified
               ? 'staged, signed: ready to publish'
               : 'staged, needs signatures'
-            : 'published';
+            : r.resign
+              ? 'published; re-signed by the next publish'
+              : 'published';
           lines.push(
             `${r.role.padEnd(12)} v${String(r.version).padEnd(5)} expires ${r.expires} (${relative(new Date(r.expires), now)})  ${state}`,
           );
