@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FsMetadataStore } from '../../src/storage/fs-metadata-store.js';
 import { RepoBuilder } from '../client/metadata-builder.js';
 
@@ -25,6 +25,29 @@ describe('FsMetadataStore', () => {
     await store.remove('timestamp');
     expect(await store.load('timestamp')).toBeUndefined();
     await store.remove('timestamp'); // absent: not an error
+  });
+
+  it('fsyncs the trust anchor and rollback floors, but not targets roles', async () => {
+    const probe = await fs.open(path.join(dir, 'probe'), 'w');
+    const sync = vi.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync');
+    await probe.close();
+    try {
+      const store = new FsMetadataStore(dir);
+      const bytes = new TextEncoder().encode('{}');
+      for (const role of ['root', 'timestamp', 'snapshot']) {
+        sync.mockClear();
+        await store.save(role, bytes);
+        expect(sync, role).toHaveBeenCalled();
+      }
+      for (const role of ['targets', 'bins-3ff']) {
+        sync.mockClear();
+        await store.save(role, bytes);
+        expect(sync, role).not.toHaveBeenCalled();
+        expect(await store.load(role)).toEqual(bytes);
+      }
+    } finally {
+      sync.mockRestore();
+    }
   });
 
   it('returns undefined for a role never saved', async () => {

@@ -32,8 +32,17 @@ export const TEMP_PREFIX = '.tmp-';
 export async function writeFileAtomic(
   filePath: string,
   data: Uint8Array | string,
-  options: { mode?: number } = {},
+  options: {
+    mode?: number;
+    /**
+     * fsync the file and its directory (default true). Pass false only for data that is
+     * re-verified on every read and may be lost in a power cut: the replacement stays atomic
+     * (old or new file, never torn), just not durable.
+     */
+    durable?: boolean;
+  } = {},
 ): Promise<void> {
+  const durable = options.durable ?? true;
   const dir = path.dirname(filePath);
   const tmp = path.join(
     dir,
@@ -43,11 +52,11 @@ export async function writeFileAtomic(
   try {
     handle = await fs.open(tmp, 'wx', options.mode ?? 0o644);
     await handle.writeFile(data);
-    await handle.sync();
+    if (durable) await handle.sync();
     await handle.close();
     handle = undefined;
     await fs.rename(tmp, filePath);
-    await fsyncDirectory(dir);
+    if (durable) await fsyncDirectory(dir);
   } catch (error) {
     await handle?.close().catch(() => {});
     await fs.rm(tmp, { force: true }).catch(() => {});

@@ -167,7 +167,11 @@ export class FsMetadataStore implements MetadataStore {
 
   /** @inheritDoc MetadataStore.save */
   async save(roleName: string, bytes: Uint8Array): Promise<void> {
-    await writeFileAtomic(this.pathOf(roleName), bytes);
+    // root, timestamp and snapshot are the trust anchor and the rollback floors: they must
+    // survive a power cut. Targets roles are pinned to a version by the snapshot and
+    // re-verified on every load, so losing one only costs a re-download; skipping their two
+    // fsyncs per file is what makes walking hundreds of hash bins fast.
+    await writeFileAtomic(this.pathOf(roleName), bytes, { durable: DURABLE_ROLES.has(roleName) });
   }
 
   /** @inheritDoc MetadataStore.remove */
@@ -183,6 +187,9 @@ export class FsMetadataStore implements MetadataStore {
     }
   }
 }
+
+/** Roles whose cached copy must be durable, not just atomic. */
+const DURABLE_ROLES: ReadonlySet<string> = new Set(['root', 'timestamp', 'snapshot']);
 
 function storageError(what: string, error: unknown, filePath: string): StorageError {
   return new StorageError(`${what}: ${(error as Error).message}`, { cause: error, filePath });
