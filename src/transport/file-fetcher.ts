@@ -43,6 +43,9 @@ export interface FileFetcherOptions {
   root: string | URL;
 }
 
+const READ_CHUNK_MIN = 16 * 1024;
+const READ_CHUNK_MAX = 1024 * 1024;
+
 /**
  * Reads repository files from a local directory, with the same caps and errors as HTTP.
  *
@@ -101,7 +104,12 @@ export class FileFetcher extends BaseFetcher {
       request.signal?.throwIfAborted();
       // An offset past the end cannot be a prefix of this file: report 0 so the caller restarts.
       const offset = request.offset <= stats.size ? request.offset : 0;
-      const stream = handle.createReadStream({ start: offset, autoClose: true });
+      // Large reads for images (createReadStream's 64 KiB default made the device install wait
+      // on its source: about 1 GB/s at 64 KiB vs 3.4 GB/s at 1 MiB here), small ones for
+      // metadata so a 500-byte file does not allocate a megabyte.
+      const remaining = stats.size - offset;
+      const highWaterMark = Math.min(READ_CHUNK_MAX, Math.max(READ_CHUNK_MIN, remaining));
+      const stream = handle.createReadStream({ start: offset, autoClose: true, highWaterMark });
       return {
         body: stream,
         offset,
