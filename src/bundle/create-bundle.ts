@@ -50,6 +50,7 @@ import {
 } from '../errors.js';
 import type { Metadata, TargetFile, Targets } from '../models/index.js';
 import { renameDurable, tempPathFor } from '../storage/atomic-file.js';
+import { storageStep } from '../storage/storage-step.js';
 import { FileFetcher } from '../transport/file-fetcher.js';
 import {
   BUNDLE_FORMAT_VERSION,
@@ -236,7 +237,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Bundle
   // 3. Write to a temporary file, then rename.
   const output = path.resolve(options.output);
   const temp = tempPathFor(output);
-  const handle = await storage(`create ${temp}`, temp, () => fs.open(temp, 'wx', 0o644));
+  const handle = await storageStep(`create ${temp}`, temp, () => fs.open(temp, 'wx', 0o644));
   let closed = false;
   try {
     const tar = new TarWriter(fileHandleSink(handle), {
@@ -249,9 +250,9 @@ export async function createBundle(options: CreateBundleOptions): Promise<Bundle
       await tar.addFile(name, info.length, verifiedTargetStream(repositoryDir, name, info));
     }
     await tar.finish();
-    await storage(`fsync ${temp}`, temp, () => handle.sync());
+    await storageStep(`fsync ${temp}`, temp, () => handle.sync());
     closed = true;
-    await storage(`close ${temp}`, temp, () => handle.close());
+    await storageStep(`close ${temp}`, temp, () => handle.close());
     await renameDurable(temp, output);
     const size = tar.bytesWritten;
     return {
@@ -314,7 +315,7 @@ async function* verifiedTargetStream(
 
 async function readMetadataFile(dir: string, name: string, maxLength: number): Promise<Uint8Array> {
   const file = path.join(dir, 'metadata', name);
-  const bytes = await storage(`read ${file}`, file, () => fs.readFile(file));
+  const bytes = await storageStep(`read ${file}`, file, () => fs.readFile(file));
   if (bytes.byteLength > maxLength) {
     throw new LengthOrHashMismatchError(
       `${file} is ${bytes.byteLength} bytes, more than the ${maxLength} the snapshot allows`,
@@ -337,18 +338,6 @@ function earliest(roles: Array<Metadata | Metadata<Targets> | undefined>): Date 
   }
   if (min === undefined) throw new InvalidStateError('no trusted metadata to take an expiry from');
   return min;
-}
-
-async function storage<T>(what: string, filePath: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof TufError) throw error;
-    throw new StorageError(`cannot ${what}: ${(error as Error).message}`, {
-      cause: error,
-      filePath,
-    });
-  }
 }
 
 /** Delegates to a fetcher and keeps the bytes of every whole-resource `fetchBytes`. */
