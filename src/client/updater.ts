@@ -24,7 +24,8 @@
  *
  * Every persisted file holds exactly the bytes received, written atomically, only after they
  * verified. Downloads of targets are streamed through a {@link TargetVerifier} into a temp file
- * in the destination directory, fsynced, and renamed into place.
+ * in the destination directory, fsynced, and renamed into place (`target-download.ts`). The
+ * delegation search itself is in `delegation-search.ts`, the channels in `client-channels.ts`.
  *
  * Observability: `node:diagnostics_channel` channels named in {@link CLIENT_CHANNELS}, and
  * `util.debuglog('tufota')` (run with `NODE_DEBUG=tufota`).
@@ -36,8 +37,7 @@
  *
  * @module
  */
-import { channel } from 'node:diagnostics_channel';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import type { CryptoProvider } from '../crypto/index.js';
@@ -45,43 +45,31 @@ import {
   EqualVersionNumberError,
   FormatError,
   InvalidStateError,
-  LengthOrHashMismatchError,
   NotFoundError,
   RepositoryError,
   StorageError,
-  TufError,
 } from '../errors.js';
 import { getOwn, type Metadata, type TargetFile, type Targets } from '../models/index.js';
-import { renameDurable, tempPathFor } from '../storage/atomic-file.js';
-import { BufferedFileWriter, DEFAULT_WRITE_BUFFER_SIZE } from './buffered-file-writer.js';
+import { storageStep } from '../storage/storage-step.js';
+import {
+  publish,
+  published,
+  refreshedChannel,
+  rootUpdatedChannel,
+  targetReadyChannel,
+} from './client-channels.js';
 import { resolveUpdaterConfig, type UpdaterConfig } from './config.js';
+import { searchDelegations } from './delegation-search.js';
 import type { Fetcher, FetchResponse } from './fetcher.js';
 import type { MetadataStore } from './metadata-store.js';
 import { metadataFileName, targetFileName, targetUrlPath } from './role-names.js';
-import { TargetVerifier } from './target-verifier.js';
+import { downloadTargetFile, verifiedTargetFile } from './target-download.js';
+import type { TargetVerifier } from './target-verifier.js';
 import { TrustedMetadataSet } from './trusted-set.js';
 
+export { CLIENT_CHANNELS } from './client-channels.js';
+
 const debug = debuglog('tufota');
-
-/**
- * Names of the diagnostics channels the updater publishes on. Subscribe with
- * `diagnostics_channel.subscribe(CLIENT_CHANNELS.rootUpdated, (message) => …)`.
- */
-export const CLIENT_CHANNELS = Object.freeze({
-  /** `{ version, previousVersion, rotatedRoles }` after each new root is verified and persisted. */
-  rootUpdated: 'tufota:client:root-updated',
-  /** `{ role, version, source: 'cache' | 'remote' }` after a role is trusted in a refresh. */
-  metadataUpdated: 'tufota:client:metadata-updated',
-  /** `{ referenceTime, rootVersion, timestampVersion, snapshotVersion, targetsVersion }`. */
-  refreshed: 'tufota:client:refreshed',
-  /** `{ path, length, filepath, downloaded }` after a target is available locally. */
-  targetReady: 'tufota:client:target-ready',
-} as const);
-
-const rootUpdatedChannel = channel(CLIENT_CHANNELS.rootUpdated);
-const metadataUpdatedChannel = channel(CLIENT_CHANNELS.metadataUpdated);
-const refreshedChannel = channel(CLIENT_CHANNELS.refreshed);
-const targetReadyChannel = channel(CLIENT_CHANNELS.targetReady);
 
 /** Options of {@link Updater.create}. */
 export interface UpdaterOptions {
@@ -241,7 +229,10 @@ export class Updater {
   getTargetInfo(targetPath: string): Promise<TargetFile | undefined> {
     return this.#serialize(async () => {
       if (!this.#refreshed) await this.#refresh();
-      return this.#searchDelegations(this.#set, targetPath);
+      const set = this.#set;
+      return searchDelegations(targetPath, this.config.maxDelegations, (role, delegator) =>
+        this.#loadTargets(set, role, delegator),
+      );
     });
   }
 
@@ -254,27 +245,7 @@ export class Updater {
    * @throws UnsupportedAlgorithmError when the entry lists an unknown hash algorithm.
    */
   async findCachedTarget(info: TargetFile, filepath?: string): Promise<string | undefined> {
-    const file = filepath ?? this.#defaultTargetPath(info);
-    const verifier = new TargetVerifier(info);
-    try {
-      // 64 KiB reads; the verifier stops at the first byte past the trusted length.
-      for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) {
-        verifier.update(chunk as Uint8Array);
-      }
-      verifier.finish();
-      return file;
-    } catch (error) {
-      if (error instanceof LengthOrHashMismatchError || isErrnoError(error)) {
-        debug(
-          'cached target %s at %s is not usable: %s',
-          info.path,
-          file,
-          (error as Error).message,
-        );
-        return undefined;
-      }
-      throw error;
-    }
+    return verifiedTargetFile(info, filepath ?? this.#defaultTargetPath(info));
   }
 
   /**
@@ -312,34 +283,7 @@ export class Updater {
         fs.mkdir(this.#targetDir as string, { recursive: true }),
       );
     }
-    const verifier = new TargetVerifier(info);
-    const temp = tempPathFor(file);
-    const handle = await storageStep(`create ${temp}`, temp, () => fs.open(temp, 'wx', 0o644));
-    // Double-buffered: the disk write of one buffer overlaps receiving and hashing the next.
-    const writer = new BufferedFileWriter(
-      handle,
-      Math.max(1, Math.min(DEFAULT_WRITE_BUFFER_SIZE, info.length)),
-    );
-    let closed = false;
-    try {
-      for await (const chunk of this.#fetcher.fetchStream(url, info.length)) {
-        verifier.update(chunk);
-        await storageStep(`write ${temp}`, temp, () => writer.write(chunk));
-      }
-      verifier.finish();
-      await storageStep(`write ${temp}`, temp, () => writer.flush());
-      await storageStep(`fsync ${temp}`, temp, () => handle.sync());
-      closed = true;
-      await storageStep(`close ${temp}`, temp, () => handle.close());
-      await renameDurable(temp, file);
-    } catch (error) {
-      // No write may still be running on the handle when it is closed and the file removed.
-      await writer.settle();
-      if (!closed) await handle.close().catch(() => {});
-      await fs.rm(temp, { force: true }).catch(() => {});
-      throw error;
-    }
-    debug('downloaded target %s (%d bytes) to %s', info.path, info.length, file);
+    await downloadTargetFile(this.#fetcher, url, info, file);
     publish(targetReadyChannel, {
       path: info.path,
       length: info.length,
@@ -569,56 +513,6 @@ export class Updater {
     return bytes;
   }
 
-  /** TUF 5.6.7: pre-order depth-first search of the delegation graph. */
-  async #searchDelegations(
-    set: TrustedMetadataSet,
-    targetPath: string,
-  ): Promise<TargetFile | undefined> {
-    interface Visit {
-      role: string;
-      delegator: string;
-      /** Roles on the path from the top-level targets to here, for cycle detection. */
-      ancestors: readonly string[];
-    }
-    const stack: Visit[] = [{ role: 'targets', delegator: 'root', ancestors: [] }];
-    let delegatedVisits = 0;
-    while (stack.length > 0) {
-      const visit = stack.pop() as Visit;
-      if (visit.ancestors.includes(visit.role)) {
-        debug('skipping %s: already on this delegation path (cycle)', visit.role);
-        continue;
-      }
-      if (visit.role !== 'targets') {
-        if (delegatedVisits >= this.config.maxDelegations) {
-          debug('stopping the search for %s after %d delegated roles', targetPath, delegatedVisits);
-          break;
-        }
-        delegatedVisits++;
-      }
-      const metadata = await this.#loadTargets(set, visit.role, visit.delegator);
-      const target = metadata.signed.getTarget(targetPath);
-      if (target !== undefined) {
-        debug('found %s in %s', targetPath, visit.role);
-        return target;
-      }
-      const delegations = metadata.signed.delegations;
-      if (delegations === undefined) continue;
-      const children: Visit[] = [];
-      const ancestors = [...visit.ancestors, visit.role];
-      for (const child of delegations.getRolesForTarget(targetPath)) {
-        children.push({ role: child.name, delegator: visit.role, ancestors });
-        if (child.terminating) {
-          // A matching terminating delegation: search below it, and nowhere else afterwards.
-          stack.length = 0;
-          break;
-        }
-      }
-      // Reverse so the first listed delegation is popped (visited) first.
-      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] as Visit);
-    }
-    return undefined;
-  }
-
   // -------------------------------------------------------------------------------------------
   // Helpers.
 
@@ -660,35 +554,4 @@ export class Updater {
 
 function withTrailingSlash(url: string): string {
   return url.endsWith('/') ? url : `${url}/`;
-}
-
-function isErrnoError(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    typeof (error as NodeJS.ErrnoException).code === 'string' &&
-    !(error instanceof TufError)
-  );
-}
-
-/** Run a filesystem step, turning its failure into a {@link StorageError} naming the file. */
-async function storageStep<T>(what: string, filePath: string, step: () => Promise<T>): Promise<T> {
-  try {
-    return await step();
-  } catch (error) {
-    if (error instanceof TufError) throw error;
-    throw new StorageError(`cannot ${what}: ${(error as Error).message}`, {
-      cause: error,
-      filePath,
-    });
-  }
-}
-
-function publish(target: ReturnType<typeof channel>, message: object): void {
-  if (target.hasSubscribers) target.publish(message);
-}
-
-function published(metadata: Metadata | undefined, role: string, source: 'cache' | 'remote'): void {
-  if (metadata === undefined) return;
-  debug('%s version %d trusted (from %s)', role, metadata.signed.version, source);
-  publish(metadataUpdatedChannel, { role, version: metadata.signed.version, source });
 }
