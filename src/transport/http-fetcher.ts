@@ -26,6 +26,9 @@
  * Bytes are delivered exactly as received: `Accept-Encoding: identity` is sent, and a body a
  * server compresses anyway is not decoded (its hashes then fail, as they must).
  *
+ * Options, their defaults and the connection pool they configure are in `http-fetcher-options.ts`;
+ * the status and header decisions in `http-response.ts`.
+ *
  * Does not implement: HTTP/2, caching, cookies.
  *
  * Safe for concurrent use: fetches share the pool (`connections` sockets per origin). Call
@@ -35,85 +38,22 @@
  */
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
-import { Agent, type Dispatcher, ProxyAgent, request } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import type { OpenedResource, OpenRequest } from '../client/fetcher.js';
 import { BaseFetcher } from '../client/fetcher.js';
+import { DownloadError, DownloadHttpError, SlowRetrievalError } from '../errors.js';
 import {
-  DownloadError,
-  DownloadHttpError,
-  InvalidStateError,
-  SlowRetrievalError,
-} from '../errors.js';
+  baseRequestHeaders,
+  createDispatcher,
+  type HttpFetcherOptions,
+  type ResolvedHttpFetcherOptions,
+  resolveHttpFetcherOptions,
+} from './http-fetcher-options.js';
 import { classify, type ResponseHeaders, type Verdict } from './http-response.js';
 
+export type { HttpFetcherOptions, PemInput } from './http-fetcher-options.js';
+
 const debug = debuglog('tufota');
-
-/** PEM text or bytes, as Node's TLS accepts them. */
-export type PemInput = string | Uint8Array;
-
-/** Options of {@link HttpFetcher}; every field is optional and has a safe default. */
-export interface HttpFetcherOptions {
-  /** Sockets kept per origin (keep-alive pool size). Default 4. */
-  connections?: number;
-  /** How long an idle keep-alive socket is kept, in ms. Default 4000. */
-  keepAliveTimeoutMs?: number;
-  /** TCP + TLS connection establishment limit, in ms. Default 10 000; `0` disables. */
-  connectTimeoutMs?: number;
-  /** From sending the request to receiving all headers, in ms. Default 30 000; `0` disables. */
-  headersTimeoutMs?: number;
-  /** Longest silence between two body chunks, in ms. Default 30 000; `0` disables. */
-  bodyTimeoutMs?: number;
-  /**
-   * Minimum throughput, in bytes per second, measured over each `speedWindowMs` of time spent
-   * *waiting for the network* (time the consumer spends on a chunk does not count, so a slow
-   * flash write is not blamed on the server). `0` disables. Default 256.
-   */
-  minBytesPerSecond?: number;
-  /** Length of the throughput window, in ms. Default 30 000. */
-  speedWindowMs?: number;
-  /**
-   * Hard deadline for one fetch (all attempts, redirects and the whole body), in ms. Off by
-   * default because a large image on a slow link legitimately takes hours; useful for metadata.
-   */
-  totalTimeoutMs?: number;
-  /** Extra attempts after a transient failure. Default 2 (three attempts in all). */
-  retries?: number;
-  /** Backoff base: attempt `n` waits a random time in `[0, base · 2ⁿ]`. Default 250 ms. */
-  retryBaseDelayMs?: number;
-  /** Upper bound of one backoff wait, also caps a server's `Retry-After`. Default 10 000 ms. */
-  retryMaxDelayMs?: number;
-  /** Redirects followed per fetch. Default 3; `0` turns every redirect into an error. */
-  maxRedirections?: number;
-  /** `User-Agent` header. Default `tufota`. */
-  userAgent?: string;
-  /** Extra request headers (e.g. `authorization`). `range` is reserved for resume. */
-  headers?: Record<string, string>;
-  /** Trusted CA certificate(s), PEM. Replaces the system roots: pins a private CA. */
-  ca?: PemInput | readonly PemInput[];
-  /** Client certificate chain, PEM, for mutual TLS. Requires `key`. */
-  cert?: PemInput;
-  /** Client private key, PEM, for mutual TLS. */
-  key?: PemInput;
-  /** Passphrase of an encrypted `key`. */
-  passphrase?: string;
-  /** HTTP(S) proxy URL (credentials in the URL or in `token`), used for every request. */
-  proxy?: string | { uri: string; token?: string };
-}
-
-const DEFAULTS = {
-  connections: 4,
-  keepAliveTimeoutMs: 4_000,
-  connectTimeoutMs: 10_000,
-  headersTimeoutMs: 30_000,
-  bodyTimeoutMs: 30_000,
-  minBytesPerSecond: 256,
-  speedWindowMs: 30_000,
-  retries: 2,
-  retryBaseDelayMs: 250,
-  retryMaxDelayMs: 10_000,
-  maxRedirections: 3,
-  userAgent: 'tufota',
-} as const;
 
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 /** Error codes of failures that may not recur: the connection broke, nothing was received. */
@@ -164,8 +104,7 @@ interface Exchange {
  * ```
  */
 export class HttpFetcher extends BaseFetcher {
-  readonly #options: Required<Omit<HttpFetcherOptions, OptionalKeys>> &
-    Pick<HttpFetcherOptions, OptionalKeys>;
+  readonly #options: ResolvedHttpFetcherOptions;
   readonly #dispatcher: Dispatcher;
   readonly #baseHeaders: Record<string, string>;
   #closed = false;
@@ -173,65 +112,10 @@ export class HttpFetcher extends BaseFetcher {
   /** Builds the connection pool; opens no connection until the first fetch. */
   constructor(options: HttpFetcherOptions = {}) {
     super();
-    const merged = { ...DEFAULTS, ...dropUndefined(options) };
-    for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
-      const value = merged[key];
-      if (key !== 'userAgent' && !(Number.isSafeInteger(value) && (value as number) >= 0)) {
-        throw new InvalidStateError(
-          `HttpFetcher option ${key} must be an integer >= 0, got ${String(value)}`,
-        );
-      }
-    }
-    if (merged.connections < 1) throw new InvalidStateError('HttpFetcher connections must be >= 1');
-    if (merged.totalTimeoutMs !== undefined && !(merged.totalTimeoutMs > 0)) {
-      throw new InvalidStateError('HttpFetcher totalTimeoutMs must be a positive number');
-    }
-    if ((options.cert === undefined) !== (options.key === undefined)) {
-      throw new InvalidStateError('HttpFetcher mutual TLS needs both cert and key');
-    }
-    this.#options = merged;
-
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(options.headers ?? {})) {
-      const lower = name.toLowerCase();
-      if (lower === 'range') throw new InvalidStateError('the range header is reserved for resume');
-      headers[lower] = value;
-    }
-    this.#baseHeaders = {
-      'accept-encoding': 'identity',
-      'user-agent': merged.userAgent,
-      ...headers,
-    };
-
-    const tls = {
-      ...(options.ca === undefined ? {} : { ca: toTlsList(options.ca) }),
-      ...(options.cert === undefined ? {} : { cert: toTls(options.cert) }),
-      ...(options.key === undefined ? {} : { key: toTls(options.key) }),
-      ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
-    };
-    const pool = {
-      connections: merged.connections,
-      keepAliveTimeout: merged.keepAliveTimeoutMs,
-      headersTimeout: merged.headersTimeoutMs,
-      bodyTimeout: merged.bodyTimeoutMs,
-    };
-    if (options.proxy === undefined) {
-      this.#dispatcher = new Agent({
-        ...pool,
-        connect: { ...tls, timeout: merged.connectTimeoutMs },
-      });
-    } else {
-      const proxy = typeof options.proxy === 'string' ? { uri: options.proxy } : options.proxy;
-      this.#dispatcher = new ProxyAgent({
-        ...pool,
-        ...proxy,
-        requestTls: { ...tls, timeout: merged.connectTimeoutMs },
-        proxyTls: {
-          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-          timeout: merged.connectTimeoutMs,
-        },
-      });
-    }
+    const resolved = resolveHttpFetcherOptions(options);
+    this.#options = resolved;
+    this.#baseHeaders = baseRequestHeaders(options, resolved.userAgent);
+    this.#dispatcher = createDispatcher(options, resolved);
   }
 
   /** Destroy the connection pool. Downloads still in flight fail. Idempotent. */
@@ -444,23 +328,7 @@ export class HttpFetcher extends BaseFetcher {
   }
 }
 
-type OptionalKeys = 'totalTimeoutMs' | 'headers' | 'ca' | 'cert' | 'key' | 'passphrase' | 'proxy';
-
-function dropUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
 function noop(): void {}
-
-function toTls(input: PemInput): string | Buffer {
-  return typeof input === 'string'
-    ? input
-    : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-}
-
-function toTlsList(input: PemInput | readonly PemInput[]): (string | Buffer)[] {
-  return (Array.isArray(input) ? input : [input as PemInput]).map(toTls);
-}
 
 function parseHttpUrl(url: string): URL {
   let parsed: URL;
