@@ -62,6 +62,26 @@ async function install(ctx: DemoContext, targetPath: string): Promise<void> {
   await session.agent.checkAndInstall(targetPath);
 }
 
+/**
+ * Install `targetPath` where the agent must refuse it, narrating the refusal. The outcome is
+ * `refusedAs` when the error has the `expected` code; otherwise the code it had, or
+ * `installed` when nothing was refused.
+ */
+async function installExpectingRefusal(
+  ctx: DemoContext,
+  targetPath: string,
+  expected: string,
+  refusedAs: string,
+): Promise<string> {
+  try {
+    await install(ctx, targetPath);
+    return 'installed';
+  } catch (error) {
+    ctx.say.step('agent', `refused: ${codeOf(error)}: ${shortenHashes((error as Error).message)}`);
+    return codeOf(error) === expected ? refusedAs : codeOf(error);
+  }
+}
+
 const successfulUpdate: Scenario = {
   title: 'A successful update',
   name: 'successful update',
@@ -113,17 +133,12 @@ const tamperedImage: Scenario = {
       `flipped one bit at byte ${offset.toLocaleString('en')} of the served image (${files.length} copies); the signed metadata is unchanged (no key)`,
     );
     ctx.steps.expectImage(info.length);
-    let outcome = 'installed';
-    try {
-      await install(ctx, info.path);
-    } catch (error) {
-      ctx.say.step(
-        'agent',
-        `refused: ${codeOf(error)}: ${shortenHashes((error as Error).message)}`,
-      );
-      outcome =
-        codeOf(error) === 'ERR_TUF_LENGTH_OR_HASH_MISMATCH' ? 'refused (hash)' : codeOf(error);
-    }
+    const outcome = await installExpectingRefusal(
+      ctx,
+      info.path,
+      'ERR_TUF_LENGTH_OR_HASH_MISMATCH',
+      'refused (hash)',
+    );
     const problems: string[] = [];
     if (ctx.steps.stats.activated.length > 0) problems.push('the tampered slot was activated');
     const status = await ctx.current?.slots.status();
@@ -156,17 +171,12 @@ const otherHardware: Scenario = {
       `a mistaken rollout tells this device (demo-board) to install ${info.path}`,
     );
     const before = await fingerprint(ctx);
-    let outcome = 'installed';
-    try {
-      await install(ctx, info.path);
-    } catch (error) {
-      ctx.say.step(
-        'agent',
-        `refused: ${codeOf(error)}: ${shortenHashes((error as Error).message)}`,
-      );
-      outcome =
-        codeOf(error) === 'ERR_TUF_INCOMPATIBLE_TARGET' ? 'refused (hardware)' : codeOf(error);
-    }
+    const outcome = await installExpectingRefusal(
+      ctx,
+      info.path,
+      'ERR_TUF_INCOMPATIBLE_TARGET',
+      'refused (hardware)',
+    );
     const problems: string[] = [];
     const { downloadOffsets, bytesWritten } = ctx.steps.stats;
     if (downloadOffsets.length > 0) problems.push('the image download was started');
