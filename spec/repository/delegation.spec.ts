@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Metadata } from '../../src/models/index.js';
 import { FsRepositoryStorage, Repository } from '../../src/repository/index.js';
-import { Client, createRepository, ed25519, removeDir, serve, T0, tempDir } from './helpers.js';
+import { Client, createRepository, ed25519, T0, useServedDir } from './helpers.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const info = (i: number) => ({
@@ -11,20 +11,11 @@ const info = (i: number) => ({
 });
 
 describe('Repository: delegations and succinct hash bins', () => {
-  let dir: string;
-  let server: Awaited<ReturnType<typeof serve>>;
-  beforeEach(async () => {
-    dir = await tempDir();
-    server = await serve(dir);
-  });
-  afterEach(async () => {
-    await server.close();
-    await removeDir(dir);
-  });
+  const served = useServedDir();
 
   it('delegates by path pattern; a target outside the pattern is refused for that role', async () => {
-    const { repo } = await createRepository(dir);
-    const client = await Client.create(server.url, repo.getPublished('root')!.bytes);
+    const { repo } = await createRepository(served.dir);
+    const client = await Client.create(served.url, repo.getPublished('root')!.bytes);
     const [apps, nested] = await ed25519(2);
     repo.delegate('apps', { paths: ['apps/*'], keys: [apps!], terminating: true });
     repo.delegate('apps-beta', { delegator: 'apps', paths: ['apps/beta-*'], keys: [nested!] });
@@ -48,8 +39,8 @@ describe('Repository: delegations and succinct hash bins', () => {
   });
 
   it('routes targets to their hash bin, rewrites only touched bins, survives a resize', async () => {
-    const { repo, keys } = await createRepository(dir);
-    const client = await Client.create(server.url, repo.getPublished('root')!.bytes);
+    const { repo, keys } = await createRepository(served.dir);
+    const client = await Client.create(served.url, repo.getPublished('root')!.bytes);
     const [bins] = await ed25519(1);
     const names = repo.createHashBins({ bitLength: 4, keys: [bins!] });
     expect(names).toHaveLength(16);
@@ -71,7 +62,7 @@ describe('Repository: delegations and succinct hash bins', () => {
     expect(second.roles.map((r) => r.role)).toEqual([touched, 'snapshot', 'timestamp']);
 
     // Reopen (bins are read back through snapshot), then resize to 64 bins.
-    const again = await Repository.open(await FsRepositoryStorage.open(dir), {
+    const again = await Repository.open(await FsRepositoryStorage.open(served.dir), {
       signers: [keys.targets, keys.snapshot, keys.timestamp, bins!],
       now: () => T0,
     });
@@ -93,8 +84,8 @@ describe('Repository: delegations and succinct hash bins', () => {
   });
 
   it('rotates the key of every bin at once', async () => {
-    const { repo } = await createRepository(dir);
-    const client = await Client.create(server.url, repo.getPublished('root')!.bytes);
+    const { repo } = await createRepository(served.dir);
+    const client = await Client.create(served.url, repo.getPublished('root')!.bytes);
     const [b1, b2] = await ed25519(2);
     repo.createHashBins({ bitLength: 2, keys: [b1!] });
     repo.addTargetInfo('x', info(1));

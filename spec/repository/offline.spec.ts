@@ -1,26 +1,17 @@
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FsRepositoryStorage, Repository } from '../../src/repository/index.js';
-import { Client, ed25519, removeDir, serve, T0, tempDir } from './helpers.js';
+import { Client, ed25519, T0, useServedDir } from './helpers.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
 describe('Repository: threshold and offline signing, refresh', () => {
-  let dir: string;
-  let server: Awaited<ReturnType<typeof serve>>;
-  beforeEach(async () => {
-    dir = await tempDir();
-    server = await serve(dir);
-  });
-  afterEach(async () => {
-    await server.close();
-    await removeDir(dir);
-  });
+  const served = useServedDir();
 
   it('prepare → addSignature in other sessions → status → publish, for a 2-of-3 targets role', async () => {
     const [root, t1, t2, t3, snapshot, timestamp] = await ed25519(6);
-    const storage = await FsRepositoryStorage.open(dir);
+    const storage = await FsRepositoryStorage.open(served.dir);
     const repo = await Repository.create(storage, {
       roles: {
         root: { keys: [root!] },
@@ -63,9 +54,9 @@ describe('Repository: threshold and offline signing, refresh', () => {
       now: () => T0,
     });
     await session3.publish();
-    expect(await readdir(path.join(dir, '.tufota/staging'))).toEqual([]);
+    expect(await readdir(path.join(served.dir, '.tufota/staging'))).toEqual([]);
     const client = await Client.create(
-      server.url,
+      served.url,
       (await storage.readFile('metadata/1.root.json'))!,
     );
     expect(new TextDecoder().decode(await client.download('fw.img'))).toBe('fw');
@@ -73,7 +64,7 @@ describe('Repository: threshold and offline signing, refresh', () => {
 
   it('a root change prepared and signed offline by old and new root keys', async () => {
     const [r1, r2, targets, snapshot, timestamp] = await ed25519(5);
-    const storage = await FsRepositoryStorage.open(dir);
+    const storage = await FsRepositoryStorage.open(served.dir);
     await Repository.create(storage, {
       roles: {
         root: { keys: [r1!] },
@@ -103,7 +94,7 @@ describe('Repository: threshold and offline signing, refresh', () => {
     expect(ready.status().find((s) => s.role === 'root')?.verified).toBe(true);
     await ready.publish();
     const client = await Client.create(
-      server.url,
+      served.url,
       (await storage.readFile('metadata/1.root.json'))!,
     );
     await client.lookup('none');
@@ -114,7 +105,7 @@ describe('Repository: threshold and offline signing, refresh', () => {
     let now = T0;
     const [k] = await ed25519(1);
     const one = { keys: [k!] };
-    const repo = await Repository.create(await FsRepositoryStorage.open(dir), {
+    const repo = await Repository.create(await FsRepositoryStorage.open(served.dir), {
       roles: { root: one, targets: one, snapshot: one, timestamp: one },
       now: () => now,
     });
@@ -135,7 +126,7 @@ describe('Repository: threshold and offline signing, refresh', () => {
     const last = await repo.refresh({ within: 1000 * 24 * 3600_000 });
     expect(last.roles).toEqual(['root', 'targets', 'snapshot', 'timestamp']);
     expect(repo.getMetadata('root').signed.version).toBe(2);
-    const client = await Client.create(server.url, repo.getPublished('root')!.bytes);
+    const client = await Client.create(served.url, repo.getPublished('root')!.bytes);
     await client.lookup('none');
     expect(await client.trusted('targets')).toBe(3);
   });

@@ -1,29 +1,20 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Metadata } from '../../src/models/index.js';
 import { FsRepositoryStorage, Repository } from '../../src/repository/index.js';
-import { Client, createRepository, ed25519, removeDir, serve, tempDir } from './helpers.js';
+import { Client, createRepository, ed25519, useServedDir } from './helpers.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const sha = (alg: string, data: Uint8Array | string) => createHash(alg).update(data).digest('hex');
 
 describe('Repository: create, add targets, publish', () => {
-  let dir: string;
-  let server: Awaited<ReturnType<typeof serve>>;
-  beforeEach(async () => {
-    dir = await tempDir();
-    server = await serve(dir);
-  });
-  afterEach(async () => {
-    await server.close();
-    await removeDir(dir);
-  });
+  const served = useServedDir();
 
   it('publishes a repository an independent client (tuf-js) downloads verified targets from', async () => {
-    const { repo } = await createRepository(dir);
-    const client = await Client.create(server.url, repo.getPublished('root')!.bytes);
+    const { repo } = await createRepository(served.dir);
+    const client = await Client.create(served.url, repo.getPublished('root')!.bytes);
     const target = await repo.addTarget('firmware/board-a/fw.img', text('image one'), {
       hardwareIds: ['board-a'],
       version: '1.2.0',
@@ -46,7 +37,7 @@ describe('Repository: create, add targets, publish', () => {
   });
 
   it('stores one copy per hash as HASH.NAME, hashing a stream while copying it', async () => {
-    const { repo } = await createRepository(dir);
+    const { repo } = await createRepository(served.dir);
     async function* chunks() {
       yield text('part one, ');
       yield text('part two');
@@ -56,33 +47,35 @@ describe('Repository: create, add targets, publish', () => {
     expect(target.length).toBe(whole.byteLength);
     expect(target.hashes).toEqual({ sha256: sha('sha256', whole), sha512: sha('sha512', whole) });
     for (const digest of Object.values(target.hashes)) {
-      expect(await readFile(path.join(dir, 'targets/a/b', `${digest}.c.bin`), 'utf8')).toBe(
+      expect(await readFile(path.join(served.dir, 'targets/a/b', `${digest}.c.bin`), 'utf8')).toBe(
         'part one, part two',
       );
     }
-    expect(await readdir(path.join(dir, '.tufota/incoming'))).toEqual([]);
+    expect(await readdir(path.join(served.dir, '.tufota/incoming'))).toEqual([]);
   });
 
   it('snapshot and timestamp list the length and hash of the exact bytes served', async () => {
-    const { repo } = await createRepository(dir);
+    const { repo } = await createRepository(served.dir);
     repo.addTargetInfo('x.bin', { length: 3, hashes: { sha256: sha('sha256', 'abc') } });
     await repo.publish();
-    const timestampBytes = await readFile(path.join(dir, 'metadata/timestamp.json'));
+    const timestampBytes = await readFile(path.join(served.dir, 'metadata/timestamp.json'));
     const timestamp = Metadata.fromBytes(timestampBytes, 'timestamp');
     const snapshotBytes = await readFile(
-      path.join(dir, `metadata/${timestamp.signed.snapshotMeta.version}.snapshot.json`),
+      path.join(served.dir, `metadata/${timestamp.signed.snapshotMeta.version}.snapshot.json`),
     );
     expect(timestamp.signed.snapshotMeta.length).toBe(snapshotBytes.byteLength);
     expect(timestamp.signed.snapshotMeta.hashes).toEqual({ sha256: sha('sha256', snapshotBytes) });
     const snapshot = Metadata.fromBytes(snapshotBytes, 'snapshot');
     const entry = snapshot.signed.meta['targets.json']!;
-    const targetsBytes = await readFile(path.join(dir, `metadata/${entry.version}.targets.json`));
+    const targetsBytes = await readFile(
+      path.join(served.dir, `metadata/${entry.version}.targets.json`),
+    );
     expect(entry.hashes).toEqual({ sha256: sha('sha256', targetsBytes) });
     expect(entry.length).toBe(targetsBytes.byteLength);
   });
 
   it('bumps only the roles that changed, and publishing nothing writes nothing', async () => {
-    const { repo } = await createRepository(dir);
+    const { repo } = await createRepository(served.dir);
     expect(await repo.publish()).toEqual({ roles: [], written: [] });
     const [apps] = await ed25519(1);
     repo.delegate('apps', { paths: ['apps/*'], keys: [apps!] });
@@ -98,11 +91,11 @@ describe('Repository: create, add targets, publish', () => {
   });
 
   it('reopens from storage alone and continues where it left off', async () => {
-    const { repo, keys } = await createRepository(dir);
-    const client = await Client.create(server.url, repo.getPublished('root')!.bytes);
+    const { repo, keys } = await createRepository(served.dir);
+    const client = await Client.create(served.url, repo.getPublished('root')!.bytes);
     await repo.addTarget('one.txt', text('1'));
     await repo.publish();
-    const again = await Repository.open(await FsRepositoryStorage.open(dir), {
+    const again = await Repository.open(await FsRepositoryStorage.open(served.dir), {
       signers: [keys.targets, keys.snapshot, keys.timestamp],
       now: () => new Date('2030-01-02T00:00:00Z'),
     });

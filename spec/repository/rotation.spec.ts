@@ -1,27 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Metadata } from '../../src/models/index.js';
 import { FsRepositoryStorage, Repository } from '../../src/repository/index.js';
-import { Client, createRepository, ed25519, removeDir, serve, tempDir } from './helpers.js';
+import { Client, createRepository, ed25519, useServedDir } from './helpers.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 
 describe('Repository: key rotation', () => {
-  let dir: string;
-  let server: Awaited<ReturnType<typeof serve>>;
-  beforeEach(async () => {
-    dir = await tempDir();
-    server = await serve(dir);
-  });
-  afterEach(async () => {
-    await server.close();
-    await removeDir(dir);
-  });
+  const served = useServedDir();
 
   it('root 1-of-1 → 2-of-3 → revoke one: each N+1 root is signed by the old and the new root keys', async () => {
-    const { repo, keys } = await createRepository(dir);
+    const { repo, keys } = await createRepository(served.dir);
     const rootV1 = repo.getPublished('root')!.bytes;
-    const stale = await Client.create(server.url, rootV1); // never refreshes until the end
-    const follower = await Client.create(server.url, rootV1);
+    const stale = await Client.create(served.url, rootV1); // never refreshes until the end
+    const follower = await Client.create(served.url, rootV1);
     await repo.addTarget('a.txt', text('a'));
     await repo.publish();
     expect(await follower.lookup('a.txt')).toBeDefined();
@@ -46,7 +37,7 @@ describe('Repository: key rotation', () => {
     expect(await follower.trusted('root')).toBe(3);
 
     // A later session holds only the two remaining root keys: enough for v3's 2-of-2 and v4's.
-    const later = await Repository.open(await FsRepositoryStorage.open(dir), {
+    const later = await Repository.open(await FsRepositoryStorage.open(served.dir), {
       signers: [r2!, r3!, keys.targets, keys.snapshot, keys.timestamp],
       now: () => new Date('2030-01-01T00:00:00Z'),
     });
@@ -58,9 +49,9 @@ describe('Repository: key rotation', () => {
   });
 
   it('rotates targets, snapshot and timestamp keys; content is signed under both roots so old clients update', async () => {
-    const { repo, keys } = await createRepository(dir);
+    const { repo, keys } = await createRepository(served.dir);
     const rootV1 = repo.getPublished('root')!.bytes;
-    const client = await Client.create(server.url, rootV1);
+    const client = await Client.create(served.url, rootV1);
     await repo.addTarget('a.txt', text('a'));
     await repo.publish();
     expect(await client.lookup('a.txt')).toBeDefined();
@@ -86,7 +77,7 @@ describe('Repository: key rotation', () => {
     expect(new TextDecoder().decode(await client.download('b.txt'))).toBe('b');
 
     // The old keys are no longer needed once no root change is pending.
-    const later = await Repository.open(await FsRepositoryStorage.open(dir), {
+    const later = await Repository.open(await FsRepositoryStorage.open(served.dir), {
       signers: [t2!, s2!, ts2!],
       now: () => new Date('2030-01-01T00:00:00Z'),
     });
@@ -97,9 +88,9 @@ describe('Repository: key rotation', () => {
   });
 
   it('refuses a rotation the previous root cannot vouch for, writing nothing, unless unsafeAllowRotationWindow', async () => {
-    const { keys } = await createRepository(dir);
+    const { keys } = await createRepository(served.dir);
     const [ts2] = await ed25519(1);
-    const storage = await FsRepositoryStorage.open(dir);
+    const storage = await FsRepositoryStorage.open(served.dir);
     const repo = await Repository.open(storage, {
       signers: [keys.root, keys.snapshot, ts2!],
       now: () => new Date('2030-01-01T00:00:00Z'),
@@ -115,7 +106,7 @@ describe('Repository: key rotation', () => {
     const result = await repo.publish({ unsafeAllowRotationWindow: true });
     expect(result.roles.map((r) => r.role)).toEqual(['root', 'timestamp']);
     const client = await Client.create(
-      server.url,
+      served.url,
       (await storage.readFile('metadata/1.root.json'))!,
     );
     await client.lookup('anything');
