@@ -8,7 +8,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import type { UpdaterConfig } from '../../src/client/config.js';
 import type { Fetcher } from '../../src/client/fetcher.js';
 import type { MetadataStore } from '../../src/client/metadata-store.js';
@@ -124,6 +124,22 @@ export class Device {
   async dispose(): Promise<void> {
     await rm(this.targetDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * For the calling spec file (or `describe`): a {@link Device.create} whose devices are disposed
+ * after each test.
+ */
+export function useDevices(): (...args: Parameters<typeof Device.create>) => Promise<Device> {
+  const devices: Device[] = [];
+  afterEach(async () => {
+    await Promise.all(devices.splice(0).map((d) => d.dispose()));
+  });
+  return async (...args) => {
+    const device = await Device.create(...args);
+    devices.push(device);
+    return device;
+  };
 }
 
 /** Assert that `promise` rejects with a TufError whose `code` is `code`; returns the error. */

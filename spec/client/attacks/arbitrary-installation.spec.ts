@@ -3,23 +3,25 @@
  * mirror, but holds no trusted key, serves files of its choosing. Every one must be refused, and
  * nothing unverified may reach the target directory or the metadata store.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Metadata, TargetFile } from '../../../src/models/index.js';
 import { RepositorySimulator } from '../../../src/testing/index.js';
-import { Device, expectCode, mustGetTarget, utf8 } from '../../helpers/client-harness.js';
+import {
+  type Device,
+  expectCode,
+  mustGetTarget,
+  useDevices,
+  utf8,
+} from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.dispose()));
-});
+const createDevice = useDevices();
 
 async function setup(): Promise<{ sim: RepositorySimulator; device: Device }> {
   const sim = await RepositorySimulator.create();
   sim.addTarget('targets', utf8('genuine firmware'), 'firmware.bin');
   sim.targets.version += 1;
   await sim.updateSnapshot();
-  const device = await Device.create(sim);
-  devices.push(device);
+  const device = await createDevice(sim);
   return { sim, device };
 }
 

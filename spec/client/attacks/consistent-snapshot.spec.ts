@@ -4,14 +4,11 @@
  * targets and delegated roles are `V.ROLE.json` only with `consistent_snapshot: true`; targets
  * are `DIR/HASH.NAME` with the first listed hash.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RepositorySimulator } from '../../../src/testing/index.js';
-import { Device, mustGetTarget, utf8 } from '../../helpers/client-harness.js';
+import { mustGetTarget, useDevices, utf8 } from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((dev) => dev.dispose()));
-});
+const createDevice = useDevices();
 
 async function setup(consistentSnapshot: boolean) {
   const sim = await RepositorySimulator.create({ consistentSnapshot });
@@ -21,8 +18,7 @@ async function setup(consistentSnapshot: boolean) {
   await sim.updateSnapshot();
   sim.root.version += 1;
   await sim.publishRoot();
-  const device = await Device.create(sim);
-  devices.push(device);
+  const device = await createDevice(sim);
   return { sim, device };
 }
 

@@ -9,13 +9,14 @@
  * search through every matching role; the test asserts the exact order of delegated metadata
  * requests and which files were persisted.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RepositorySimulator } from '../../../src/testing/index.js';
 import {
-  Device,
+  type Device,
   expectCode,
   expectNoTarget,
   mustGetTarget,
+  useDevices,
   utf8,
 } from '../../helpers/client-harness.js';
 
@@ -110,10 +111,7 @@ const graphs: Record<string, GraphCase> = {
   },
 };
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((dev) => dev.dispose()));
-});
+const createDevice = useDevices();
 
 async function build(delegations: Delegation[]): Promise<RepositorySimulator> {
   const sim = await RepositorySimulator.create();
@@ -129,11 +127,10 @@ async function build(delegations: Delegation[]): Promise<RepositorySimulator> {
 }
 
 async function deviceFor(sim: RepositorySimulator, maxDelegations?: number): Promise<Device> {
-  const device = await Device.create(
+  const device = await createDevice(
     sim,
     maxDelegations === undefined ? {} : { config: { maxDelegations } },
   );
-  devices.push(device);
   return device;
 }
 

@@ -5,18 +5,15 @@
  * lists or a maximum, targets by their exact trusted length) and fail with
  * `ERR_TUF_DOWNLOAD_TOO_LARGE`.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AttackFetcher,
   RepositorySimulator,
   type ResponseAttack,
 } from '../../../src/testing/index.js';
-import { Device, expectCode, mustGetTarget, utf8 } from '../../helpers/client-harness.js';
+import { expectCode, mustGetTarget, useDevices, utf8 } from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.dispose()));
-});
+const createDevice = useDevices();
 
 const endless: ResponseAttack = { kind: 'endless' };
 
@@ -34,11 +31,10 @@ async function setup(
     path === attackedPath ? endless : undefined,
   );
   // Small caps keep the test fast; the defaults are exercised by the config tests.
-  const device = await Device.create(sim, {
+  const device = await createDevice(sim, {
     fetcher,
     config: { rootMaxLength: 64_000, snapshotMaxLength: 64_000, targetsMaxLength: 64_000 },
   });
-  devices.push(device);
   return { sim, device };
 }
 

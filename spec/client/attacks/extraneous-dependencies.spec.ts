@@ -4,21 +4,18 @@
  * can vouch for a target at that path, and that metadata (including `custom` dependency lists)
  * cannot be changed without the signing keys.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Metadata } from '../../../src/models/index.js';
 import { RepositorySimulator } from '../../../src/testing/index.js';
 import {
-  Device,
   expectCode,
   expectNoTarget,
   mustGetTarget,
+  useDevices,
   utf8,
 } from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.dispose()));
-});
+const createDevice = useDevices();
 
 async function setup() {
   const sim = await RepositorySimulator.create();
@@ -30,8 +27,7 @@ async function setup() {
   sim.addTarget('targets', utf8('app'), 'app/main.bin', { dependencies: ['libs/zlib.so'] });
   sim.targets.version += 1;
   await sim.updateSnapshot();
-  const device = await Device.create(sim);
-  devices.push(device);
+  const device = await createDevice(sim);
   return { sim, device };
 }
 

@@ -5,19 +5,15 @@
  * (or snapshot) keys, the client drops its trusted timestamp (and snapshot) so the lower
  * honest versions are accepted again (TUF 5.3.11).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RepositorySimulator } from '../../../src/testing/index.js';
-import { Device, expectCode } from '../../helpers/client-harness.js';
+import { expectCode, useDevices } from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.dispose()));
-});
+const createDevice = useDevices();
 
 async function setup() {
   const sim = await RepositorySimulator.create();
-  const device = await Device.create(sim);
-  devices.push(device);
+  const device = await createDevice(sim);
   return { sim, device };
 }
 

@@ -3,19 +3,15 @@
  * so the client never learns of updates. Every role carries `expires`, checked against one
  * reference time fixed when the refresh starts (TUF 5.3.10, 5.4.4, 5.5.6, 5.6.5).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RepositorySimulator } from '../../../src/testing/index.js';
-import { Device, daysAgo, expectCode, utf8 } from '../../helpers/client-harness.js';
+import { daysAgo, expectCode, useDevices, utf8 } from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.dispose()));
-});
+const createDevice = useDevices();
 
 async function setup() {
   const sim = await RepositorySimulator.create();
-  const device = await Device.create(sim);
-  devices.push(device);
+  const device = await createDevice(sim);
   return { sim, device };
 }
 

@@ -4,16 +4,13 @@
  * Thresholds count *distinct* keys the delegator lists whose signature verifies; signatures by
  * unlisted keys are ignored, and one key signing twice is refused on parse.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Signer } from '../../../src/crypto/index.js';
 import { Metadata, Signature } from '../../../src/models/index.js';
 import { RepositorySimulator } from '../../../src/testing/index.js';
-import { Device, expectCode, utf8 } from '../../helpers/client-harness.js';
+import { expectCode, useDevices, utf8 } from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.dispose()));
-});
+const createDevice = useDevices();
 
 /** Every top-level role 2-of-3; returns the signers per role. */
 async function setup() {
@@ -26,8 +23,7 @@ async function setup() {
   keys.root = await sim.rotateKeys('root', { count: 3, threshold: 2 });
   sim.root.version += 1;
   await sim.publishRoot({ signers: [...oldRoot, ...keys.root] });
-  const device = await Device.create(sim);
-  devices.push(device);
+  const device = await createDevice(sim);
   await device.refresh();
   return { sim, device, keys };
 }

@@ -3,20 +3,16 @@
  * file, errors, or nothing. The client must fail with a precise error, keep its trusted state
  * intact, and recover as soon as an honest mirror answers.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DownloadHttpError, NotFoundError } from '../../../src/errors.js';
 import { RepositorySimulator } from '../../../src/testing/index.js';
-import { Device, expectCode } from '../../helpers/client-harness.js';
+import { expectCode, useDevices } from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.dispose()));
-});
+const createDevice = useDevices();
 
 async function setup() {
   const sim = await RepositorySimulator.create();
-  const device = await Device.create(sim);
-  devices.push(device);
+  const device = await createDevice(sim);
   await device.refresh();
   // The repository moves on; the mirror misbehaves from here.
   sim.targets.version += 1;

@@ -4,14 +4,11 @@
  * the version (and maybe length and hashes) of every targets metadata file, and the timestamp
  * pins the snapshot (TUF 5.5.2–5.5.4, 5.6.2–5.6.3).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RepositorySimulator } from '../../../src/testing/index.js';
-import { Device, expectCode, utf8 } from '../../helpers/client-harness.js';
+import { expectCode, useDevices, utf8 } from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.dispose()));
-});
+const createDevice = useDevices();
 
 async function setup(options: { consistentSnapshot?: boolean; hashes?: boolean } = {}) {
   const sim = await RepositorySimulator.create({
@@ -21,8 +18,7 @@ async function setup(options: { consistentSnapshot?: boolean; hashes?: boolean }
   await sim.delegate('targets', 'apps', { paths: ['apps/*'] });
   sim.addTarget('apps', utf8('v1'), 'apps/a.bin');
   await sim.updateSnapshot();
-  const device = await Device.create(sim);
-  devices.push(device);
+  const device = await createDevice(sim);
   return { sim, device };
 }
 

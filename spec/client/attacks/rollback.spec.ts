@@ -5,22 +5,18 @@
  * snapshot the timestamp names not lower than trusted (5.4.3.2), and no targets role may vanish
  * from or go down in the snapshot (5.5.5).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RepositorySimulator } from '../../../src/testing/index.js';
-import { Device, expectCode } from '../../helpers/client-harness.js';
+import { expectCode, useDevices } from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.dispose()));
-});
+const createDevice = useDevices();
 
 async function setup() {
   const sim = await RepositorySimulator.create({ consistentSnapshot: false });
   await sim.delegate('targets', 'apps', { paths: ['apps/*'] });
   sim.targets.version += 1;
   await sim.updateSnapshot();
-  const device = await Device.create(sim);
-  devices.push(device);
+  const device = await createDevice(sim);
   await device.refresh();
   return { sim, device };
 }

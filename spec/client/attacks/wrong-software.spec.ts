@@ -3,20 +3,17 @@
  * but not the one requested (another target, another version, another role's file). Bytes are
  * checked against the length and every hash of *the requested* target's trusted metadata.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RepositorySimulator } from '../../../src/testing/index.js';
 import {
-  Device,
   expectCode,
   expectNoTarget,
   mustGetTarget,
+  useDevices,
   utf8,
 } from '../../helpers/client-harness.js';
 
-const devices: Device[] = [];
-afterEach(async () => {
-  await Promise.all(devices.splice(0).map((d) => d.dispose()));
-});
+const createDevice = useDevices();
 
 async function setup(consistentSnapshot = false) {
   const sim = await RepositorySimulator.create({ consistentSnapshot });
@@ -25,8 +22,7 @@ async function setup(consistentSnapshot = false) {
   sim.addTarget('targets', utf8('firmware v1'), 'firmware-1.bin');
   sim.targets.version += 1;
   await sim.updateSnapshot();
-  const device = await Device.create(sim);
-  devices.push(device);
+  const device = await createDevice(sim);
   return { sim, device };
 }
 
