@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { DownloadError } from '../../src/errors.js';
 import { FileFetcher } from '../../src/transport/file-fetcher.js';
+import { drain, failure } from './fetch-results.js';
 
 let base: string;
 let root: string;
@@ -30,21 +30,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(base, { recursive: true, force: true });
 });
-
-async function failure(promise: Promise<unknown>): Promise<DownloadError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as DownloadError;
-  }
-  throw new Error('expected the fetch to fail');
-}
-
-async function drain(iterable: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of iterable) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
 
 describe('FileFetcher', () => {
   it('reads a relative path and the equivalent file: URL', async () => {

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { DownloadError } from '../../src/errors.js';
 import { HttpFetcher, type HttpFetcherOptions } from '../../src/transport/http-fetcher.js';
+import { failure } from './fetch-results.js';
 import { type Handler, type Loopback, startLoopback } from './loopback-server.js';
 
 const run = promisify(execFile);
@@ -119,15 +119,6 @@ function fetcher(options: HttpFetcherOptions): HttpFetcher {
   const created = new HttpFetcher({ retries: 0, ...options });
   fetchers.push(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<DownloadError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as DownloadError;
-  }
-  throw new Error('expected the fetch to fail');
 }
 
 const ok: Handler = (_req, res) => res.end('signed metadata');

@@ -6,8 +6,9 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DownloadError, DownloadHttpError } from '../../src/errors.js';
+import type { DownloadHttpError } from '../../src/errors.js';
 import { HttpFetcher, type HttpFetcherOptions } from '../../src/transport/http-fetcher.js';
+import { drain, failure } from './fetch-results.js';
 import { connectionClosed, type Handler, type Loopback, startLoopback } from './loopback-server.js';
 
 const servers: Loopback[] = [];
@@ -28,21 +29,6 @@ function fetcher(options: HttpFetcherOptions = {}): HttpFetcher {
   const created = new HttpFetcher({ retryBaseDelayMs: 1, retryMaxDelayMs: 5, ...options });
   fetchers.push(created);
   return created;
-}
-
-async function failure(promise: Promise<unknown>): Promise<DownloadError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as DownloadError;
-  }
-  throw new Error('expected the fetch to fail');
-}
-
-async function drain(iterable: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of iterable) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }
 
 const PAYLOAD = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
