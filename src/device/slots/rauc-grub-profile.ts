@@ -1,7 +1,7 @@
 /**
- * RAUC-style GRUB boot-environment protocol (`ORDER`, `<x>_OK`, `<x>_TRY`) as an {@link EnvProfile}: pure
- * functions over variables, for both the OS side and the bootloader side. It does not touch
- * storage (see `grub-env.ts`).
+ * RAUC-style GRUB boot-environment protocol (`ORDER`, `<x>_OK`, `<x>_TRY`) as an
+ * {@link EnvProfile}: pure functions over variables, for both the OS side and the bootloader
+ * side. It does not touch storage (see `grub-env.ts`).
  *
  * No I/O. Safe for concurrent use.
  *

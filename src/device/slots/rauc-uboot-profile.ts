@@ -1,7 +1,7 @@
 /**
- * RAUC-style U-Boot boot-environment protocol (`BOOT_ORDER`, `BOOT_<x>_LEFT`) as an {@link EnvProfile}: pure
- * functions over variables, for both the OS side and the bootloader side. It does not touch
- * storage (see `uboot-env.ts`).
+ * RAUC-style U-Boot boot-environment protocol (`BOOT_ORDER`, `BOOT_<x>_LEFT`) as an
+ * {@link EnvProfile}: pure functions over variables, for both the OS side and the bootloader
+ * side. It does not touch storage (see `uboot-env.ts`).
  *
  * No I/O. Safe for concurrent use.
  *
