@@ -6,10 +6,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  assertHealthChecks,
   commandCheck,
+  type HealthCheck,
+  healthCheckFailures,
+  healthChecksFor,
   httpProbe,
   runHealthChecks,
   systemdUnitCheck,
+  UPDATE_SERVER_CHECK_NAME,
   updateServerCheck,
 } from '../../src/device/health-checks.js';
 
@@ -123,5 +128,58 @@ describe('built-in checks', () => {
     expect(ok?.ok).toBe(true);
     expect(refreshed).toBe(1);
     expect(bad?.error).toMatchObject({ code: 'ERR_TUF_EXPIRED' });
+  });
+});
+
+describe('trial-only and every-boot checks', () => {
+  const noop = async () => {};
+  const app: HealthCheck = { name: 'app', run: noop };
+  const migration: HealthCheck = { name: 'migration', when: 'trial', run: noop };
+  const disk: HealthCheck = { name: 'disk', when: 'always', run: noop };
+  const server = updateServerCheck({ refresh: noop });
+
+  it('the update-server check is trial-only unless asked otherwise', () => {
+    expect(server).toMatchObject({ name: UPDATE_SERVER_CHECK_NAME, when: 'trial' });
+    expect(updateServerCheck({ refresh: noop }, { when: 'always' }).when).toBe('always');
+  });
+
+  it('a trial boot runs every check; a normal boot only the every-boot ones (the default)', () => {
+    const all = [app, migration, disk, server];
+    expect(healthChecksFor(all, 'trial').map((c) => c.name)).toEqual([
+      'app',
+      'migration',
+      'disk',
+      UPDATE_SERVER_CHECK_NAME,
+    ]);
+    expect(healthChecksFor(all, 'normal').map((c) => c.name)).toEqual(['app', 'disk']);
+  });
+
+  it('refuses malformed checks by name', () => {
+    expect(() => assertHealthChecks([app, migration, disk])).not.toThrow();
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ...app, when: 'trail' }, /when must be 'trial' or 'always', got "trail"/],
+      [{ ...app, name: '' }, /healthChecks\[0\]\.name/],
+      [{ name: 'x' }, /x: run must be a function/],
+      [{ ...app, timeoutMs: 0 }, /timeoutMs/],
+      [null, /not a health check/],
+    ];
+    for (const [check, message] of cases) {
+      expect(() => assertHealthChecks([check as HealthCheck])).toThrow(
+        expect.objectContaining({
+          code: 'ERR_TUF_INVALID_STATE',
+          message: expect.stringMatching(message),
+        }),
+      );
+    }
+  });
+
+  it('flattens failures with their codes', async () => {
+    const results = await runHealthChecks([
+      app,
+      { name: 'broken', run: async () => Promise.reject(new Error('boom')) },
+    ]);
+    expect(healthCheckFailures(results)).toEqual([
+      { name: 'broken', code: 'ERR_TUF_HEALTH_CHECK', message: 'broken: boom' },
+    ]);
   });
 });
