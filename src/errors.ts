@@ -294,3 +294,15 @@ export class RepositoryEditError extends TufError {
     this.role = options.role;
   }
 }
+
+/**
+ * The device runs a slot other than the one the agent committed, with no update in flight: the
+ * bootloader gave up on the committed slot (it was not confirmed within its attempts) or the boot
+ * environment was changed outside the agent. `UpdateAgent.resume()` reports it (outcome
+ * `fellBack`) rather than throwing it: the device runs, just not the release it should.
+ */
+export class UnexpectedFallbackError extends SlotError {
+  constructor(message: string, options: TufErrorOptions = {}) {
+    super(message, options, 'ERR_TUF_UNEXPECTED_FALLBACK');
+  }
+}

@@ -113,6 +113,25 @@ describe('journal records', () => {
     expect(() => parseInstalled(enc(JSON.stringify(bad)), 'i')).toThrow(/releaseCounter/);
   });
 
+  it('round-trips the images recorded per slot and refuses a bad slot key or entry', () => {
+    const state = {
+      slot: 'A' as const,
+      floors: { releaseCounter: 4 },
+      slotImages: { A: { ...TARGET, path: 'fw-1.img' }, B: TARGET },
+      updatedAt: T1.toISOString(),
+    };
+    expect(parseInstalled(enc(serializeInstalled(state)), 'i')).toEqual(state);
+    const badKey = JSON.parse(serializeInstalled(state));
+    badKey.slotImages.C = TARGET;
+    expect(() => parseInstalled(enc(JSON.stringify(badKey)), 'i')).toThrow(/not A or B/);
+    const badEntry = JSON.parse(serializeInstalled(state));
+    badEntry.slotImages.B.hashes = {};
+    expect(() => parseInstalled(enc(JSON.stringify(badEntry)), 'i')).toThrow(/slotImages\.B/);
+    const notObject = JSON.parse(serializeInstalled(state));
+    notObject.slotImages = [TARGET];
+    expect(() => parseInstalled(enc(JSON.stringify(notObject)), 'i')).toThrow(/slotImages/);
+  });
+
   it('compares targets by path, length and every hash (case-insensitively)', () => {
     expect(sameTarget(TARGET, { ...TARGET, hashes: { sha256: 'AB'.repeat(32) } })).toBe(true);
     expect(sameTarget(TARGET, { ...TARGET, length: 999 })).toBe(false);

@@ -140,10 +140,22 @@ export interface Floors {
 
 /** What the device runs, as far as the agent committed it. */
 export interface InstalledState {
-  /** The slot holding the committed image; `undefined` before the first update. */
+  /**
+   * The slot the device runs: the committed one, or after a fallback the agent did not order,
+   * the slot it fell back to. `undefined` before the first update.
+   */
   slot?: SlotName;
-  /** The committed image. */
+  /**
+   * The image in {@link slot}; `undefined` before the first update and when the agent cannot
+   * tell (a fallback to a slot whose bytes match no image it committed there).
+   */
   target?: JournalTarget;
+  /**
+   * The image the agent last committed in each slot, as far as it knows. Not trusted by itself:
+   * after a fallback the booted slot's entry is believed only if the slot's bytes still hash to
+   * it. Never lowers or replaces {@link floors}.
+   */
+  slotImages?: Partial<Record<SlotName, JournalTarget>>;
   floors: Floors;
   /** ISO 8601 time of the last change. */
   updatedAt: string;
@@ -313,6 +325,18 @@ export function parseInstalled(bytes: Uint8Array, source: string): InstalledStat
   const state: InstalledState = { floors, updatedAt: f.time('updatedAt') };
   if (o.slot !== undefined) state.slot = f.slot('slot');
   if (o.target !== undefined) state.target = parseTarget(o.target, `${source}: target`);
+  if (o.slotImages !== undefined) {
+    const raw = o.slotImages;
+    if (!isRecord(raw)) throw new StorageError(`${source}: slotImages must be an object`);
+    const images: Partial<Record<SlotName, JournalTarget>> = {};
+    for (const [slot, target] of Object.entries(raw)) {
+      if (!isSlotName(slot)) {
+        throw new StorageError(`${source}: slotImages has a key that is not A or B`);
+      }
+      images[slot] = parseTarget(target, `${source}: slotImages.${slot}`);
+    }
+    state.slotImages = images;
+  }
   return state;
 }
 

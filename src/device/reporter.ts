@@ -11,6 +11,7 @@
  */
 import { channel } from 'node:diagnostics_channel';
 import type { JournalPhase, JournalTarget } from './journal.js';
+import type { SlotName } from './slot-controller.js';
 
 /** What an event is about, beyond the journal phases. */
 export type ReportPhase =
@@ -19,8 +20,13 @@ export type ReportPhase =
   | 'idle'
   /** A policy check refused the target before any byte was written. */
   | 'refused'
-  /** Health checks ran after a healthy (non-update) boot. */
-  | 'boot';
+  /** Health checks ran after a normal (non-update) boot; `warning` when only the network failed. */
+  | 'boot'
+  /**
+   * The device booted a slot other than the committed one with no update in flight
+   * (`ERR_TUF_UNEXPECTED_FALLBACK`); `target` is the release it left, `slot` the slot it runs.
+   */
+  | 'fellBack';
 
 /** One report. */
 export interface ReportEvent {
@@ -31,8 +37,13 @@ export interface ReportEvent {
   target?: JournalTarget;
   /** The committed version running before (or after a commit: now). */
   installedVersion?: string;
-  /** How a step ended. */
-  result?: 'success' | 'failure' | 'pending';
+  /** The slot concerned, where the phase does not say (for `fellBack`: the slot running now). */
+  slot?: SlotName;
+  /**
+   * How a step ended. `warning`: the step succeeded but something needs attention (a normal boot
+   * that could not reach the update server).
+   */
+  result?: 'success' | 'failure' | 'pending' | 'warning';
   /** The failure, if any. */
   error?: { code: string; message: string };
   /** The agent's last log lines, attached to failures. */
@@ -64,7 +75,8 @@ export const DEVICE_CHANNELS = Object.freeze({
   /**
    * `{ step: string, ...detail }` at every step boundary of an update (`journal:writing`,
    * `invalidated`, `block`, `checkpoint`, `synced`, `verified`, `activated`, `reboot`,
-   * `health-checked`, `confirmed`, `floors-raised`, …). Published synchronously, before the
+   * `health-checked` (`{ boot: 'trial' | 'normal', ok, failed: [{ name, code, message }] }`),
+   * `confirmed`, `floors-raised`, `fell-back`, …). Published synchronously, before the
    * next step starts: a subscriber sees the state exactly as persisted at that point (the
    * fault-injection tests kill the process there).
    */
