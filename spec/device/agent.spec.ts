@@ -393,6 +393,48 @@ describe('UpdateAgent: health checks decide', () => {
     expect(reports.at(-1)).toMatchObject({ phase: 'rolledBack', result: 'failure' });
   });
 
+  it('publishes which checks failed on the trial boot, and why', async () => {
+    source.add(targetOf('fw.img', V2), V2);
+    await (await agent()).checkAndInstall('fw.img');
+    source.refreshError = Object.assign(new Error('certificate has expired'), {
+      code: 'ERR_TUF_DOWNLOAD',
+    });
+    const events: Array<Record<string, unknown>> = [];
+    const onStep = (m: unknown) => events.push(m as Record<string, unknown>);
+    subscribe(DEVICE_CHANNELS.step, onStep);
+    try {
+      const checks: HealthCheck[] = [
+        { name: 'app', run: async () => Promise.reject(new Error('app crashed')) },
+        { name: 'disk', run: async () => {} },
+      ];
+      expect((await (await agent({ healthChecks: checks })).resume()).outcome).toBe('rebooting');
+    } finally {
+      unsubscribe(DEVICE_CHANNELS.step, onStep);
+    }
+    expect(events.find((e) => e.step === 'health-checked')).toEqual({
+      step: 'health-checked',
+      boot: 'trial',
+      slot: 'B',
+      ok: false,
+      failed: [
+        { name: 'app', code: 'ERR_TUF_HEALTH_CHECK', message: 'app: app crashed' },
+        {
+          name: 'update server (TUF refresh)',
+          code: 'ERR_TUF_DOWNLOAD',
+          message: 'update server (TUF refresh): certificate has expired',
+        },
+      ],
+    });
+  });
+
+  it('refuses a health check with an unknown `when` at creation', async () => {
+    const check = { name: 'app', when: 'sometimes', run: async () => {} } as unknown as HealthCheck;
+    await expect(agent({ healthChecks: [check] })).rejects.toMatchObject({
+      code: 'ERR_TUF_INVALID_STATE',
+      message: expect.stringMatching(/app: when must be/),
+    });
+  });
+
   it('rolls back when a check times out', async () => {
     source.add(targetOf('fw.img', V2), V2);
     await (await agent()).checkAndInstall('fw.img');
@@ -428,10 +470,18 @@ describe('UpdateAgent: health checks decide', () => {
     const ok = await (await agent({ slots })).resume();
     expect(ok.outcome).toBe('idle');
     expect(confirms).toBe(1);
+    // Offline: still confirmed (local checks decide a normal boot); the network is a warning.
     source.refreshError = new Error('offline');
-    const bad = await (await agent({ slots })).resume();
+    const offline = await (await agent({ slots })).resume();
+    expect(offline).toMatchObject({ outcome: 'idle', warnings: [{ ok: false }] });
+    expect(offline.error).toBeUndefined();
+    expect(confirms).toBe(2);
+    expect(reports.at(-1)).toMatchObject({ phase: 'boot', result: 'warning' });
+    // A failing local check leaves the slot unconfirmed.
+    const failing: HealthCheck = { name: 'app', run: async () => Promise.reject(new Error('no')) };
+    const bad = await (await agent({ slots, healthChecks: [failing] })).resume();
     expect(bad.error?.code).toBe('ERR_TUF_HEALTH_CHECK');
-    expect(confirms).toBe(1);
+    expect(confirms).toBe(2);
   });
 });
 

@@ -12,12 +12,40 @@
  *                                            └ any failure/timeout ─▶ rejectBooted ─▶ reboot
  *   activated/rebooting, old slot booted  ─▶ trial still pending? reboot : the bootloader fell back ─▶ rolledBack
  *   verifying, old slot booted            ─▶ rolledBack (rejected, or the bootloader fell back)
- *   no journal / terminal                 ─▶ healthy boot (confirmBooted every boot if the
- *                                            controller needs it)
+ *   no journal / terminal:                   a NORMAL boot
+ *     booted ≠ the installed state's slot  ─▶ fellBack: reported (ERR_TUF_UNEXPECTED_FALLBACK);
+ *                                            the installed state follows what runs, floors stay
+ *     confirmEveryBoot controllers         ─▶ 'always' (local) checks ─▶ confirmBooted, or left
+ *                                            unconfirmed (the bootloader counts); then the update
+ *                                            server is probed: unreachable is a warning only
  *   corrupt journal                       ─▶ StorageError reported; never activate: cancel a
  *                                            pending trial, reject an unaccounted trial boot,
  *                                            quarantine the file
  * ```
+ *
+ * Trial boot versus normal boot. The first boot of a newly activated slot is its trial: EVERY
+ * health check runs, including the always-added update-server check (the new image must be able
+ * to receive the next update), and any failure rejects the slot. Once committed, a release is
+ * never given up because of the network: on later boots of controllers whose bootloader counts
+ * every boot (`confirmEveryBoot`: RAUC-style U-Boot and GRUB), only the checks with
+ * `when: 'always'` (local conditions) decide the confirmation; the update server is probed after
+ * the confirmation and an unreachable server is reported as a `warning`. (Before, one offline boot
+ * left a GRUB slot unconfirmed and the next boot silently ran the previous release.)
+ *
+ * A failing local check on a normal boot leaves the slot unconfirmed — not rejected — and is
+ * reported as a failure: the release passed its trial, so one bad boot (a service slow to come up,
+ * a transient fault) must not discard it, yet a release that keeps failing must not be kept alive
+ * by the agent either. The bootloader's attempt counting arbitrates between the two (RAUC's
+ * mark-good semantics): a later healthy boot confirms again; `maxTries` failing boots (one with
+ * GRUB) fall back, which the next `resume()` reports as `fellBack`.
+ *
+ * Unexpected fallback. With no update in flight, the booted slot must be the installed state's
+ * slot. If it is not, the bootloader gave up on the committed slot or someone changed the boot
+ * environment: `resume()` returns `fellBack`, reports it, and records what really runs — the
+ * image the agent last committed in that slot if the slot's bytes still hash to it, else
+ * "unknown" — without touching the anti-rollback floors. The fallback slot is confirmed like any
+ * normal boot (so the device settles there rather than flapping between slots); the next
+ * `checkAndInstall` of the release installs it again as a fresh trial.
  *
  * Every step is idempotent and the journal is written before the step it announces has effects
  * that a restart could not redo, so a power cut anywhere either resumes or rolls back; the
@@ -45,12 +73,16 @@ import {
   SlotError,
   StorageError,
   TargetNotFoundError,
+  UnexpectedFallbackError,
 } from '../errors.js';
-import type { TargetFile } from '../models/index.js';
+import { TargetFile } from '../models/index.js';
 import { FsJournalStore } from '../storage/fs-journal-store.js';
 import {
+  assertHealthChecks,
   type HealthCheck,
   type HealthCheckResult,
+  healthCheckFailures,
+  healthChecksFor,
   type RefreshableSource,
   runHealthChecks,
   updateServerCheck,
@@ -70,6 +102,7 @@ import {
   type JournalError,
   JournalPhase,
   type JournalStore,
+  type JournalTarget,
   journalErrorOf,
   journalTargetOf,
   newJournal,
@@ -114,7 +147,11 @@ export interface UpdateAgentOptions {
   stateDir?: string;
   /** Use this store instead of an `FsJournalStore` on `stateDir`. */
   journalStore?: JournalStore;
-  /** Checks run after booting a new slot; the update-server check is always added. */
+  /**
+   * Checks run on the trial boot of a new slot (all of them; the update-server check is always
+   * added) and, on controllers with `confirmEveryBoot`, on every normal boot (only those with
+   * `when: 'always'`, the default). See {@link HealthCheck.when}.
+   */
   healthChecks?: readonly HealthCheck[];
   /** Timeout of a check that sets none (default 30 s). */
   healthCheckTimeoutMs?: number;
@@ -137,6 +174,12 @@ export interface UpdateAgentOptions {
   resumeInterruptedInstall?: boolean;
   /** The clock, for journal timestamps and reports (default: the system clock). */
   now?: () => Date;
+  /**
+   * Handed over to the agent: {@link UpdateAgent.close} closes them, in order, after the call in
+   * progress (`createAgent` passes the `HttpFetcher` it built). The agent never closes `slots`,
+   * `updater` or `reporter` on its own: they may be shared.
+   */
+  resources?: readonly { close(): Promise<void> | void }[];
 }
 
 /** Options of {@link UpdateAgent.install}. */
@@ -165,10 +208,35 @@ export interface ResumeResult {
    * - `rebooting`: `reboot()` was called (after activation, or to roll back).
    * - `pending`: an interrupted install could not continue now (network down); retry later.
    * - `recovered`: the journal was corrupt; the safe conclusion was applied.
+   * - `fellBack`: nothing in flight, but the device booted a slot other than the committed one
+   *   (`error.code` `ERR_TUF_UNEXPECTED_FALLBACK`); the installed state now records what runs,
+   *   the floors are unchanged. Otherwise handled like `idle`.
    */
-  outcome: 'idle' | 'committed' | 'rolledBack' | 'failed' | 'rebooting' | 'pending' | 'recovered';
+  outcome:
+    | 'idle'
+    | 'committed'
+    | 'rolledBack'
+    | 'failed'
+    | 'rebooting'
+    | 'pending'
+    | 'recovered'
+    | 'fellBack';
   journal?: Journal;
+  /**
+   * The checks that decided this boot: all of them on a trial boot; on a normal boot of a
+   * `confirmEveryBoot` controller, the `when: 'always'` ones (absent where none ran).
+   */
   healthChecks?: HealthCheckResult[];
+  /**
+   * Normal boots: advisory checks that failed without affecting the confirmation (the update
+   * server could not be reached). Absent when there is none.
+   */
+  warnings?: HealthCheckResult[];
+  /**
+   * Why the outcome is not plain success: the update's failure, `ERR_TUF_UNEXPECTED_FALLBACK`,
+   * or on a normal boot `ERR_TUF_HEALTH_CHECK` (a local check failed; the slot was left
+   * unconfirmed).
+   */
   error?: JournalError;
   install?: InstallResult;
 }
@@ -200,7 +268,10 @@ export class UpdateAgent {
   readonly #updater: TargetSource;
   readonly #hardwareId: string;
   readonly #store: JournalStore;
+  /** Every check: the trial boot runs them all (see `healthChecksFor` for normal boots). */
   readonly #checks: readonly HealthCheck[];
+  /** The always-added update-server check: trial-only, probed as a warning on normal boots. */
+  readonly #serverCheck: HealthCheck;
   readonly #checkTimeoutMs: number | undefined;
   readonly #reporter: Reporter;
   readonly #reportTimeoutMs: number;
@@ -210,15 +281,18 @@ export class UpdateAgent {
   readonly #tuning: WriteTuning;
   readonly #resumeInstall: boolean;
   readonly #now: () => Date;
+  readonly #resources: readonly { close(): Promise<void> | void }[];
   readonly #log: string[] = [];
   #queue: Promise<unknown> = Promise.resolve();
+  #closing: Promise<void> | undefined;
 
   private constructor(options: UpdateAgentOptions, store: JournalStore) {
     this.#slots = options.slots;
     this.#updater = options.updater;
     this.#hardwareId = options.hardwareId;
     this.#store = store;
-    this.#checks = [...(options.healthChecks ?? []), updateServerCheck(options.updater)];
+    this.#serverCheck = updateServerCheck(options.updater);
+    this.#checks = [...(options.healthChecks ?? []), this.#serverCheck];
     this.#checkTimeoutMs = options.healthCheckTimeoutMs;
     this.#reporter = options.reporter ?? NULL_REPORTER;
     this.#reportTimeoutMs = options.reportTimeoutMs ?? 10_000;
@@ -228,6 +302,7 @@ export class UpdateAgent {
     this.#tuning = options.tuning ?? {};
     this.#resumeInstall = options.resumeInterruptedInstall ?? true;
     this.#now = options.now ?? (() => new Date());
+    this.#resources = [...(options.resources ?? [])];
   }
 
   /**
@@ -242,6 +317,7 @@ export class UpdateAgent {
     if (typeof options.hardwareId !== 'string' || options.hardwareId === '') {
       throw new InvalidStateError('UpdateAgent needs the device hardwareId');
     }
+    assertHealthChecks(options.healthChecks ?? []);
     const tries = options.tries ?? 1;
     const maxTries = options.slots.capabilities().maxTries;
     if (!Number.isSafeInteger(tries) || tries < 1 || tries > maxTries) {
@@ -307,6 +383,29 @@ export class UpdateAgent {
    */
   install(info: TargetFile, options: InstallOptions = {}): Promise<InstallResult> {
     return this.#serialize(() => this.#install(info, options));
+  }
+
+  /**
+   * Stop accepting calls, wait for the one in progress, then close the {@link
+   * UpdateAgentOptions.resources} handed to the agent (with `createAgent({ client })`: the
+   * `HttpFetcher` it built, whose keep-alive sockets would otherwise hold the process open).
+   * Idempotent. Abort a long `install` with its `signal` first if you cannot wait for it.
+   *
+   * @throws the first error a resource's `close()` threw (every resource is still closed).
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#queue.then(async () => {
+      let first: unknown;
+      for (const resource of this.#resources) {
+        try {
+          await resource.close();
+        } catch (error) {
+          first ??= error;
+        }
+      }
+      if (first !== undefined) throw first;
+    });
+    return this.#closing;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -515,7 +614,9 @@ export class UpdateAgent {
       if (!(error instanceof StorageError)) throw error;
       return this.#recoverCorruptJournal(error, booted);
     }
-    if (journal === undefined || isTerminalPhase(journal.phase)) return this.#healthyBoot(journal);
+    if (journal === undefined || isTerminalPhase(journal.phase)) {
+      return this.#normalBoot(booted, journal);
+    }
     this.#note(`resume: journal ${journal.updateId} is ${journal.phase}; booted slot ${booted}`);
     publishStep('resume', { phase: journal.phase, booted });
 
@@ -587,12 +688,18 @@ export class UpdateAgent {
     }
     let results: HealthCheckResult[] | undefined;
     if (!journal.rejected) {
-      results = await runHealthChecks(this.#checks, this.#checkOptions());
-      publishStep('health-checked', { ok: results.every((r) => r.ok) });
-      const failed = results.filter((r) => !r.ok);
+      // The trial: every check, the update server included (healthChecksFor 'trial').
+      results = await runHealthChecks(healthChecksFor(this.#checks, 'trial'), this.#checkOptions());
+      const failed = healthCheckFailures(results);
+      publishStep('health-checked', {
+        boot: 'trial',
+        slot: journal.slot,
+        ok: failed.length === 0,
+        failed,
+      });
       if (failed.length === 0) return this.#commit(journal, results);
       const error = new HealthCheckError(
-        `health checks failed: ${failed.map((r) => r.error?.message ?? r.name).join('; ')}`,
+        `health checks failed: ${failed.map((f) => f.message).join('; ')}`,
         { check: failed[0]?.name },
       );
       this.#note(error.message);
@@ -623,9 +730,18 @@ export class UpdateAgent {
     publishStep('confirmed', { slot: verifying.slot });
     // Only now, after confirmBooted(): the floors rise (a rolled-back update never raises them).
     const installed = await this.#store.readInstalled();
+    // Remember what each slot holds, so a later fallback to the previous slot can be identified
+    // (by hash: an entry may be stale once an abandoned update overwrote that slot). A state
+    // written before `slotImages` existed still names the previous slot's image.
+    const slotImages = { ...installed?.slotImages };
+    if (installed?.slot !== undefined && installed.target !== undefined) {
+      slotImages[installed.slot] ??= installed.target;
+    }
+    slotImages[verifying.slot] = verifying.target;
     await this.#store.writeInstalled({
       slot: verifying.slot,
       target: verifying.target,
+      slotImages,
       floors: raiseFloors(installed?.floors ?? {}, verifying.target),
       updatedAt: this.#now().toISOString(),
     });
@@ -696,26 +812,165 @@ export class UpdateAgent {
     }
   }
 
-  /** No update in flight: confirm the booted slot after health checks where every boot needs it. */
-  async #healthyBoot(journal: Journal | undefined): Promise<ResumeResult> {
-    const base: ResumeResult = { outcome: 'idle', ...(journal ? { journal } : {}) };
-    if (!this.#slots.capabilities().confirmEveryBoot) return base;
-    const results = await runHealthChecks(this.#checks, this.#checkOptions());
-    const failed = results.filter((r) => !r.ok);
+  /**
+   * No update in flight: a normal boot. Detect a fallback the agent did not order; where the
+   * bootloader counts every boot, confirm on the local (`when: 'always'`) checks, then probe the
+   * update server for a warning. See the module comment for why the network never decides here.
+   */
+  async #normalBoot(booted: SlotName, journal: Journal | undefined): Promise<ResumeResult> {
+    const installed = await this.#store.readInstalled();
+    const fellBack = installed?.slot !== undefined && installed.slot !== booted;
+    if (fellBack) {
+      this.#note(
+        `booted slot ${booted}, but the installed state says slot ${installed?.slot}: a fallback this agent did not order`,
+      );
+    }
+    const countsBoots = this.#slots.capabilities().confirmEveryBoot;
+    // Confirm before anything slow (hashing the slot, the network): until then a RAUC-style
+    // bootloader still counts this boot as a failed attempt.
+    const settled = countsBoots ? await this.#confirmOnLocalChecks(booted) : undefined;
+    const fallbackError =
+      fellBack && installed !== undefined
+        ? await this.#recordFallback(booted, installed)
+        : undefined;
+    if (settled !== undefined) {
+      await this.#report(
+        settled.error === undefined
+          ? { phase: 'boot', slot: booted, result: 'success' }
+          : {
+              phase: 'boot',
+              slot: booted,
+              result: 'failure',
+              error: settled.error,
+              logTail: this.#tail(),
+            },
+      );
+    }
+    const warnings = countsBoots ? await this.#probeUpdateServer(booted) : [];
+    const error = fallbackError ?? settled?.error;
+    return {
+      outcome: fellBack ? 'fellBack' : 'idle',
+      ...(journal ? { journal } : {}),
+      ...(settled ? { healthChecks: settled.results } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+      ...(error ? { error } : {}),
+    };
+  }
+
+  /**
+   * Run the normal-boot checks and confirm the booted slot if they pass. A failure leaves the slot
+   * unconfirmed — never rejected: the bootloader's attempt counting decides (module comment).
+   */
+  async #confirmOnLocalChecks(
+    booted: SlotName,
+  ): Promise<{ results: HealthCheckResult[]; error?: JournalError }> {
+    const results = await runHealthChecks(
+      healthChecksFor(this.#checks, 'normal'),
+      this.#checkOptions(),
+    );
+    const failed = healthCheckFailures(results);
+    publishStep('health-checked', {
+      boot: 'normal',
+      slot: booted,
+      ok: failed.length === 0,
+      failed,
+    });
     if (failed.length === 0) {
       await this.#slots.confirmBooted();
-      publishStep('confirmed', {});
-      await this.#report({ phase: 'boot', result: 'success' });
-      return { ...base, healthChecks: results };
+      publishStep('confirmed', { slot: booted });
+      return { results };
     }
-    // Not confirmed: the bootloader's attempt counting decides (RAUC's mark-good semantics).
-    const error = {
-      code: 'ERR_TUF_HEALTH_CHECK',
-      message: `health checks failed; slot left unconfirmed: ${failed.map((r) => r.error?.message ?? r.name).join('; ')}`,
-    };
+    const error = journalErrorOf(
+      new HealthCheckError(
+        `health checks failed on a normal boot of slot ${booted}; slot left unconfirmed, the bootloader's attempt counting decides (it falls back once the attempts are used up): ${failed.map((f) => f.message).join('; ')}`,
+        { check: failed[0]?.name },
+      ),
+    );
     this.#note(error.message);
-    await this.#report({ phase: 'boot', result: 'failure', error, logTail: this.#tail() });
-    return { ...base, healthChecks: results, error };
+    return { results, error };
+  }
+
+  /**
+   * Normal boots: can this device still reach and authenticate its update server? Only a warning:
+   * the release proved it could during its trial, and a network outage is no reason to leave it.
+   */
+  async #probeUpdateServer(booted: SlotName): Promise<HealthCheckResult[]> {
+    const [result] = await runHealthChecks([this.#serverCheck], this.#checkOptions());
+    publishStep('update-server-probed', { ok: result?.ok === true });
+    if (result === undefined || result.ok) return [];
+    this.#note(
+      `update server not reachable on this boot (a warning, not a fallback): ${result.error?.message}`,
+    );
+    await this.#report({
+      phase: 'boot',
+      slot: booted,
+      result: 'warning',
+      ...(result.error ? { error: result.error } : {}),
+    });
+    return [result];
+  }
+
+  /**
+   * The device runs `booted`, not the installed state's slot, and nothing is in flight. Record
+   * what really runs — the image last committed in `booted` if its bytes still match, else
+   * unknown — keep the floors, and report it.
+   *
+   * Reported BEFORE the installed state changes: a power cut in between re-detects the fallback
+   * on the next boot and reports it again (at least once), where the other order could lose it.
+   */
+  async #recordFallback(booted: SlotName, installed: InstalledState): Promise<JournalError> {
+    const left = installed.slot as SlotName;
+    const slotImages = { ...installed.slotImages };
+    if (installed.target !== undefined) slotImages[left] ??= installed.target;
+    const recorded = slotImages[booted];
+    const running =
+      recorded !== undefined && (await this.#slotHolds(booted, recorded)) ? recorded : undefined;
+    if (running === undefined) delete slotImages[booted];
+    const what = (t: JournalTarget | undefined) =>
+      t === undefined ? 'an unidentified image' : `${t.path}${t.version ? ` ${t.version}` : ''}`;
+    const error = journalErrorOf(
+      new UnexpectedFallbackError(
+        `booted slot ${booted} although the committed release (${what(installed.target)}) is in slot ${left} and no update is in flight: the bootloader gave up on slot ${left} (not confirmed within its attempts) or the boot environment was changed outside the agent. Now running ${what(running)}; the anti-rollback floors are unchanged`,
+      ),
+    );
+    this.#note(error.message);
+    await this.#report({
+      phase: 'fellBack',
+      slot: booted,
+      result: 'failure',
+      // What runs now (absent: unidentified), not the release the device left (`target`).
+      installedVersion: running?.version,
+      ...(installed.target !== undefined ? { target: installed.target } : {}),
+      error,
+      logTail: this.#tail(),
+    });
+    await this.#store.writeInstalled({
+      slot: booted,
+      ...(running !== undefined ? { target: running } : {}),
+      ...(Object.keys(slotImages).length > 0 ? { slotImages } : {}),
+      // Never lowered: a fallback is no reason to accept older releases again.
+      floors: installed.floors,
+      updatedAt: this.#now().toISOString(),
+    });
+    publishStep('fell-back', { from: left, slot: booted, identified: running !== undefined });
+    return error;
+  }
+
+  /** Whether `slot`'s bytes are exactly `target` (a read of the slot; it is never written). */
+  async #slotHolds(slot: SlotName, target: JournalTarget): Promise<boolean> {
+    try {
+      await verifySlotImage(
+        this.#slots.slotDevice(slot),
+        new TargetFile(target.path, target.length, { ...target.hashes }),
+        this.#tuning.blockSize !== undefined ? { blockSize: this.#tuning.blockSize } : {},
+      );
+      return true;
+    } catch (error) {
+      this.#note(
+        `slot ${slot} does not hold ${target.path} as recorded: ${(error as Error).message}`,
+      );
+      return false;
+    }
   }
 
   /**
@@ -755,7 +1010,8 @@ export class UpdateAgent {
       await this.#reboot();
       return { outcome: 'rebooting', error: failure };
     }
-    const healthy = await this.#healthyBoot(undefined);
+    // A fallback detected here is reported by #normalBoot; the outcome stays `recovered`.
+    const healthy = await this.#normalBoot(booted, undefined);
     return { ...healthy, outcome: 'recovered', error: failure };
   }
 
@@ -787,15 +1043,21 @@ export class UpdateAgent {
     return this.#log.slice(-20);
   }
 
-  /** Report without ever failing or blocking the update for longer than the report timeout. */
+  /**
+   * Report without ever failing or blocking the update for longer than the report timeout.
+   * `installedVersion` comes from the installed state unless the event sets the key itself (even
+   * to `undefined`: "not known").
+   */
   async #report(event: ReportEvent): Promise<void> {
     const full: ReportEvent = { ...event, at: this.#now().toISOString() };
-    try {
-      const installed = await this.#store.readInstalled();
-      if (installed?.target?.version !== undefined)
-        full.installedVersion = installed.target.version;
-    } catch {
-      // A corrupt installed state is reported by the operation that needs it.
+    if (!Object.hasOwn(event, 'installedVersion')) {
+      try {
+        const installed = await this.#store.readInstalled();
+        if (installed?.target?.version !== undefined)
+          full.installedVersion = installed.target.version;
+      } catch {
+        // A corrupt installed state is reported by the operation that needs it.
+      }
     }
     publishPhase(full);
     let timer: NodeJS.Timeout | undefined;
@@ -815,6 +1077,9 @@ export class UpdateAgent {
   }
 
   #serialize<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closing !== undefined) {
+      return Promise.reject(new InvalidStateError('this UpdateAgent is closed'));
+    }
     const run = this.#queue.then(fn, fn);
     this.#queue = run.catch(() => {});
     return run;

@@ -10,6 +10,7 @@
 import * as path from 'node:path';
 import { type CreateUpdaterOptions, createUpdater } from '../client/index.js';
 import { InvalidStateError } from '../errors.js';
+import { HttpFetcher } from '../transport/http-fetcher.js';
 import { type TargetSource, UpdateAgent, type UpdateAgentOptions } from './agent.js';
 import type { Reporter } from './reporter.js';
 import { FileReporter } from './reporters/file-reporter.js';
@@ -26,16 +27,23 @@ export {
   type UpdateAgentOptions,
 } from './agent.js';
 export {
+  assertHealthChecks,
+  type BootKind,
   type CommandCheckOptions,
   commandCheck,
   DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
   type HealthCheck,
+  type HealthCheckFailure,
   type HealthCheckResult,
+  type HealthCheckWhen,
   type HttpProbeOptions,
+  healthCheckFailures,
+  healthChecksFor,
   httpProbe,
   type RefreshableSource,
   runHealthChecks,
   systemdUnitCheck,
+  UPDATE_SERVER_CHECK_NAME,
   updateServerCheck,
 } from './health-checks.js';
 export {
@@ -105,7 +113,8 @@ export interface CreateAgentOptions
 
 /**
  * An {@link UpdateAgent} with the default adapters. Without `reportUrl` or `reporter`, events are
- * appended to `<stateDir>/events.jsonl` (capped, rotated).
+ * appended to `<stateDir>/events.jsonl` (capped, rotated). With `client` (and no
+ * `client.fetcher`), the `HttpFetcher` built here belongs to the agent: `agent.close()` closes it.
  *
  * @throws InvalidStateError unless exactly one of `updater` and `client` is given.
  *
@@ -125,13 +134,28 @@ export interface CreateAgentOptions
  *   reportUrl: 'https://fleet.example.com/devices/0042/events',
  * });
  * await agent.resume();
+ * // … and on shutdown:
+ * await agent.close();
  * ```
  */
 export async function createAgent(options: CreateAgentOptions): Promise<UpdateAgent> {
   if ((options.updater === undefined) === (options.client === undefined)) {
     throw new InvalidStateError('createAgent needs exactly one of updater and client');
   }
-  const updater = options.updater ?? (await createUpdater(options.client as CreateUpdaterOptions));
+  // Build the default HttpFetcher here rather than inside createUpdater: the Updater does not
+  // expose it, and its keep-alive pool must be closed by someone — the agent, in close().
+  let fetcher: HttpFetcher | undefined;
+  let updater = options.updater;
+  try {
+    if (updater === undefined) {
+      const client = options.client as CreateUpdaterOptions;
+      if (client.fetcher === undefined) fetcher = new HttpFetcher(client.http);
+      updater = await createUpdater(fetcher === undefined ? client : { ...client, fetcher });
+    }
+  } catch (error) {
+    await fetcher?.close();
+    throw error;
+  }
   const reporter =
     options.reporter ??
     (options.reportUrl !== undefined
@@ -141,5 +165,15 @@ export async function createAgent(options: CreateAgentOptions): Promise<UpdateAg
         })
       : new FileReporter({ file: path.join(options.stateDir, 'events.jsonl') }));
   const { client: _client, reportUrl: _url, ...rest } = options;
-  return UpdateAgent.create({ ...rest, updater, reporter });
+  try {
+    return await UpdateAgent.create({
+      ...rest,
+      updater,
+      reporter,
+      resources: [...(rest.resources ?? []), ...(fetcher !== undefined ? [fetcher] : [])],
+    });
+  } catch (error) {
+    await fetcher?.close();
+    throw error;
+  }
 }
