@@ -25,7 +25,6 @@
  * @module
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,9 +32,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { InMemorySigner } from '../src/crypto/index.js';
-import { FsRepositoryStorage, Repository } from '../src/repository/index.js';
 import type { ClientJob, ClientRunResult } from './client-child.js';
+import { createBinnedRepository, listedPath, listedTarget } from './fleet-repository.js';
 
 const TARGETS = 100_000;
 const DOWNLOADS = 100;
@@ -58,10 +56,6 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-function listedPath(i: number): string {
-  return `images/board-${i % 500}/image-${String(i).padStart(6, '0')}.bin`;
-}
-
 function downloadPath(i: number): string {
   return `downloads/firmware-${String(i).padStart(3, '0')}.bin`;
 }
@@ -77,28 +71,10 @@ function downloadBytes(i: number): Uint8Array {
 
 /** Build and publish the benchmark repository in `dir`; returns the root bytes' path. */
 async function buildRepository(dir: string): Promise<string> {
-  const [root, targets, snapshot, timestamp, bins] = await Promise.all(
-    Array.from({ length: 5 }, () => InMemorySigner.generate('ed25519')),
-  );
-  const storage = await FsRepositoryStorage.open(dir);
-  const repo = await Repository.create(storage, {
-    roles: {
-      root: { keys: [root!] },
-      targets: { keys: [targets!] },
-      snapshot: { keys: [snapshot!] },
-      timestamp: { keys: [timestamp!] },
-    },
-  });
-  repo.createHashBins({ bitLength: BIT_LENGTH, keys: [bins!] });
+  const { repo } = await createBinnedRepository(dir, BIT_LENGTH);
   for (let i = 0; i < TARGETS - DOWNLOADS; i++) {
-    const data = `target ${i}`;
-    repo.addTargetInfo(listedPath(i), {
-      length: data.length,
-      hashes: {
-        sha256: createHash('sha256').update(data).digest('hex'),
-        sha512: createHash('sha512').update(data).digest('hex'),
-      },
-    });
+    const t = listedTarget(i);
+    repo.addTargetInfo(t.path, t);
   }
   for (let i = 0; i < DOWNLOADS; i++) await repo.addTarget(downloadPath(i), downloadBytes(i));
   await repo.publish();

@@ -10,51 +10,25 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { InMemorySigner } from '../src/crypto/index.js';
-import { FsRepositoryStorage, Repository } from '../src/repository/index.js';
+import { Repository } from '../src/repository/index.js';
+import { createBinnedRepository, listedTarget } from './fleet-repository.js';
 
 const INITIAL_TARGETS = 100_000;
 const MORE_TARGETS = 100;
 const BIT_LENGTH = 10;
 
-function info(i: number): { path: string; length: number; hashes: Record<string, string> } {
-  const path = `images/board-${i % 500}/image-${String(i).padStart(6, '0')}.bin`;
-  const data = `target ${i}`;
-  return {
-    path,
-    length: data.length,
-    hashes: {
-      sha256: createHash('sha256').update(data).digest('hex'),
-      sha512: createHash('sha512').update(data).digest('hex'),
-    },
-  };
-}
-
 /** Run the benchmark once and return its figures. */
 export async function benchRepository(): Promise<Record<string, number | string>> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tufota-bench-repo-'));
   try {
-    const [root, targets, snapshot, timestamp, bins] = await Promise.all(
-      Array.from({ length: 5 }, () => InMemorySigner.generate('ed25519')),
-    );
-    const storage = await FsRepositoryStorage.open(dir);
-    const repo = await Repository.create(storage, {
-      roles: {
-        root: { keys: [root!] },
-        targets: { keys: [targets!] },
-        snapshot: { keys: [snapshot!] },
-        timestamp: { keys: [timestamp!] },
-      },
-    });
-    repo.createHashBins({ bitLength: BIT_LENGTH, keys: [bins!] });
+    const { repo, storage } = await createBinnedRepository(dir, BIT_LENGTH);
 
     const t0 = performance.now();
     for (let i = 0; i < INITIAL_TARGETS; i++) {
-      const t = info(i);
+      const t = listedTarget(i);
       repo.addTargetInfo(t.path, t);
     }
     const t1 = performance.now();
@@ -64,7 +38,7 @@ export async function benchRepository(): Promise<Record<string, number | string>
 
     const t3 = performance.now();
     for (let i = INITIAL_TARGETS; i < INITIAL_TARGETS + MORE_TARGETS; i++) {
-      const t = info(i);
+      const t = listedTarget(i);
       repo.addTargetInfo(t.path, t);
     }
     const second = await repo.publish();
