@@ -27,9 +27,9 @@
  *
  * @module
  */
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { hashStream, isSupportedHashAlgorithm } from '../crypto/index.js';
+import { isSupportedHashAlgorithm } from '../crypto/index.js';
 import { TufError } from '../errors.js';
 import {
   Metadata,
@@ -39,6 +39,7 @@ import {
   type Targets,
 } from '../models/index.js';
 import { checkRoleFileName, consistentTargetPath } from '../repository/index.js';
+import { hashFile } from '../storage/file-chunks.js';
 
 /** Largest metadata file read. */
 const MAX_METADATA_LENGTH = 64 * 1024 * 1024;
@@ -376,15 +377,11 @@ async function checkTargetFiles(
     }
     const algorithms = Object.keys(target.hashes).filter(isSupportedHashAlgorithm);
     try {
-      const counted = (async function* () {
-        for await (const chunk of createReadStream(path.join(walk.dir, file), {
-          highWaterMark: 1024 * 1024,
-        }) as AsyncIterable<Buffer>) {
-          onBytes?.({ delta: chunk.byteLength });
-          yield chunk;
-        }
-      })();
-      const result = await hashStream(counted, algorithms, { maxLength: target.length });
+      // One byte past the listed length is enough to see a longer file.
+      const result = await hashFile(path.join(walk.dir, file), algorithms, {
+        maxLength: target.length + 1,
+        onChunk: (chunk) => onBytes?.({ delta: chunk.byteLength }),
+      });
       bytes += result.length;
       const wrong = algorithms.filter((a) => result.hashes[a] !== target.hashes[a]);
       if (result.length !== target.length || wrong.length > 0) {

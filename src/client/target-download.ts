@@ -12,11 +12,12 @@
  *
  * @module
  */
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { debuglog } from 'node:util';
 import { LengthOrHashMismatchError, TufError } from '../errors.js';
 import type { TargetFile } from '../models/index.js';
 import { renameDurable, tempPathFor } from '../storage/atomic-file.js';
+import { readFileChunks } from '../storage/file-chunks.js';
 import { storageStep } from '../storage/storage-step.js';
 import { BufferedFileWriter, DEFAULT_WRITE_BUFFER_SIZE } from './buffered-file-writer.js';
 import type { Fetcher } from './fetcher.js';
@@ -41,9 +42,9 @@ export async function verifiedTargetFile(
 ): Promise<string | undefined> {
   const verifier = new TargetVerifier(info);
   try {
-    // 64 KiB reads; the verifier stops at the first byte past the trusted length.
-    for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 })) {
-      verifier.update(chunk as Uint8Array);
+    // One byte past the trusted length is enough to refuse a longer file.
+    for await (const chunk of readFileChunks(file, { maxLength: info.length + 1 })) {
+      verifier.update(chunk);
     }
     verifier.finish();
     return file;
