@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SYNC_WRITE_MAX_LENGTH } from '../../src/storage/atomic-file.js';
 import { FsMetadataStore } from '../../src/storage/fs-metadata-store.js';
 import { RepoBuilder } from '../client/metadata-builder.js';
 
@@ -48,6 +49,34 @@ describe('FsMetadataStore', () => {
     } finally {
       sync.mockRestore();
     }
+  });
+
+  it('replaces a targets role atomically, small (synchronous path) or large, exact bytes', async () => {
+    const store = new FsMetadataStore(dir);
+    const small = new TextEncoder().encode('{"signed":  {}}\n');
+    await store.save('bins-0a', new TextEncoder().encode('old'));
+    await store.save('bins-0a', small);
+    const large = new Uint8Array(SYNC_WRITE_MAX_LENGTH + 1).fill(0x20);
+    await store.save('targets', large);
+    expect(await store.load('bins-0a')).toEqual(small);
+    expect(await store.load('targets')).toEqual(large);
+    // No temporary file is left behind on either path.
+    expect((await fs.readdir(dir)).sort()).toEqual(['bins-0a.json', 'targets.json']);
+  });
+
+  it('rejects with a StorageError and leaves no temporary file when a small write fails', async () => {
+    const store = new FsMetadataStore(dir);
+    // A directory where the file should go: the rename over it fails.
+    await fs.mkdir(path.join(dir, 'bins-0b.json'));
+    await fs.writeFile(path.join(dir, 'bins-0b.json', 'x'), 'x');
+    await expect(store.save('bins-0b', new Uint8Array([1]))).rejects.toMatchObject({
+      code: 'ERR_TUF_STORAGE',
+    });
+    expect(await fs.readdir(dir)).toEqual(['bins-0b.json']);
+    const missing = new FsMetadataStore(path.join(dir, 'missing'));
+    await expect(missing.save('bins-0c', new Uint8Array([1]))).rejects.toMatchObject({
+      code: 'ERR_TUF_STORAGE',
+    });
   });
 
   it('returns undefined for a role never saved', async () => {

@@ -14,7 +14,15 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fs } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  promises as fs,
+  openSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import { StorageError } from '../errors.js';
 
@@ -66,6 +74,58 @@ export async function writeFileAtomic(
     });
   }
 }
+
+/**
+ * Replace `filePath` with `data` atomically but not durably, with synchronous system calls:
+ * temporary file, write, close, rename (no fsync). For small cache files that are re-verified
+ * on every read and may be lost in a power cut, written often (a TUF client caches every hash
+ * bin it walks).
+ *
+ * Why synchronous: without fsync these four calls only touch the page cache and take tens of
+ * microseconds together, while going through the libuv thread pool costs four round trips
+ * (measured ~0.8 ms per 31 KB file on a busy 2-core machine, most of a hash-bin cache write).
+ * It blocks the event loop for as long as the copy into the page cache takes, so callers must
+ * cap `data` (the metadata store only takes this path up to {@link SYNC_WRITE_MAX_LENGTH}).
+ *
+ * @throws StorageError with the file system's error as `cause`; the temporary file is removed.
+ *
+ * @example
+ * ```ts
+ * writeFileAtomicNonDurableSync('/var/lib/tufota/metadata/bins-0a.json', bytes);
+ * ```
+ */
+export function writeFileAtomicNonDurableSync(
+  filePath: string,
+  data: Uint8Array,
+  options: { mode?: number } = {},
+): void {
+  const tmp = tempPathFor(filePath);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', options.mode ?? 0o644);
+    writeFileSync(fd, data);
+    const opened = fd;
+    fd = undefined;
+    closeSync(opened);
+    renameSync(tmp, filePath);
+  } catch (error) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // Already failing: the write error is the one to report.
+      }
+    }
+    rmSync(tmp, { force: true });
+    throw new StorageError(`cannot write ${filePath} atomically: ${(error as Error).message}`, {
+      cause: error,
+      filePath,
+    });
+  }
+}
+
+/** Largest write that {@link writeFileAtomicNonDurableSync} callers should make (256 KiB). */
+export const SYNC_WRITE_MAX_LENGTH = 256 * 1024;
 
 /**
  * Rename `from` to `to` and make the rename durable (fsync of the destination directory).

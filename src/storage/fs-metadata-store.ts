@@ -3,8 +3,10 @@
  * named `<percent-encoded role>.json` exactly as python-tuf names them (`role-names.ts`), so a
  * cache directory is interchangeable with the reference client's.
  *
- * Implements the {@link MetadataStore} contract: writes are atomic and durable
- * (`writeFileAtomic`: temp file, fsync, rename, fsync directory); removals are durable (fsync of
+ * Implements the {@link MetadataStore} contract: writes are atomic, and durable for root,
+ * timestamp and snapshot (`writeFileAtomic`: temp file, fsync, rename, fsync directory); targets
+ * roles are re-verified on every load, so their writes skip the fsyncs, and small ones use
+ * synchronous calls (`writeFileAtomicNonDurableSync`); removals are durable (fsync of
  * the directory, which fast-forward recovery relies on before it persists a new root); reads are
  * capped (a planted or corrupted multi-gigabyte file fails with a `StorageError` instead of
  * exhausting memory). Role names are encoded so that none can leave the directory; a resolved
@@ -25,7 +27,12 @@ import type { MetadataStore } from '../client/metadata-store.js';
 import { metadataFileName } from '../client/role-names.js';
 import { InvalidStateError, StorageError, UnsafePathError } from '../errors.js';
 import { Metadata } from '../models/index.js';
-import { fsyncDirectory, writeFileAtomic } from './atomic-file.js';
+import {
+  fsyncDirectory,
+  SYNC_WRITE_MAX_LENGTH,
+  writeFileAtomic,
+  writeFileAtomicNonDurableSync,
+} from './atomic-file.js';
 
 /** Default cap on one cached file: above every default download cap of the client. */
 export const DEFAULT_MAX_CACHED_FILE_LENGTH = 16 * 1024 * 1024;
@@ -171,7 +178,16 @@ export class FsMetadataStore implements MetadataStore {
     // survive a power cut. Targets roles are pinned to a version by the snapshot and
     // re-verified on every load, so losing one only costs a re-download; skipping their two
     // fsyncs per file is what makes walking hundreds of hash bins fast.
-    await writeFileAtomic(this.pathOf(roleName), bytes, { durable: DURABLE_ROLES.has(roleName) });
+    const filePath = this.pathOf(roleName);
+    if (DURABLE_ROLES.has(roleName)) {
+      await writeFileAtomic(filePath, bytes);
+    } else if (bytes.byteLength <= SYNC_WRITE_MAX_LENGTH) {
+      // Small and not durable: synchronous calls beat four thread-pool round trips (see
+      // writeFileAtomicNonDurableSync); a large top-level targets file stays asynchronous.
+      writeFileAtomicNonDurableSync(filePath, bytes);
+    } else {
+      await writeFileAtomic(filePath, bytes, { durable: false });
+    }
   }
 
   /** @inheritDoc MetadataStore.remove */
