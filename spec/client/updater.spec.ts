@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BaseFetcher, type OpenedResource, type OpenRequest } from '../../src/client/fetcher.js';
 import { createUpdater, FsMetadataStore } from '../../src/client/index.js';
-import type { MetadataStore } from '../../src/client/metadata-store.js';
+import { MemoryMetadataStore } from '../../src/client/memory-metadata-store.js';
 import { metadataFileName } from '../../src/client/role-names.js';
 import { TargetVerifier } from '../../src/client/target-verifier.js';
 import { CLIENT_CHANNELS, Updater } from '../../src/client/updater.js';
@@ -46,22 +46,9 @@ class MemoryFetcher extends BaseFetcher {
   }
 }
 
-class MemoryStore implements MetadataStore {
-  readonly files = new Map<string, Uint8Array>();
-  async load(role: string): Promise<Uint8Array | undefined> {
-    return this.files.get(role);
-  }
-  async save(role: string, bytes: Uint8Array): Promise<void> {
-    this.files.set(role, bytes.slice());
-  }
-  async remove(role: string): Promise<void> {
-    this.files.delete(role);
-  }
-}
-
 let repo: RepoBuilder;
 let fetcher: MemoryFetcher;
-let store: MemoryStore;
+let store: MemoryMetadataStore;
 let tempDir: string;
 
 /** Sign the current repository state and serve it, consistent-snapshot style. */
@@ -114,7 +101,7 @@ async function codeOfAsync(promise: Promise<unknown>): Promise<string> {
 beforeEach(async () => {
   repo = await RepoBuilder.create();
   fetcher = new MemoryFetcher();
-  store = new MemoryStore();
+  store = new MemoryMetadataStore();
   store.files.set('root', await repo.rootBytes());
   tempDir = await fs.mkdtemp(path.join(os.tmpdir(), 'tufota-updater-'));
   await publish();
@@ -126,7 +113,7 @@ afterEach(async () => {
 
 describe('Updater.create', () => {
   it('refuses a store without a trusted root, telling how to initialize it', async () => {
-    const empty = new MemoryStore();
+    const empty = new MemoryMetadataStore();
     await expect(
       Updater.create({ metadataBaseUrl: META, fetcher, metadataStore: empty }),
     ).rejects.toMatchObject({

@@ -4,24 +4,11 @@
  * update-server check is a real `refresh()`.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MetadataStore } from '../../src/client/metadata-store.js';
+import { MemoryMetadataStore } from '../../src/client/memory-metadata-store.js';
 import { Updater } from '../../src/client/updater.js';
 import { UpdateAgent } from '../../src/device/agent.js';
 import { RepositorySimulator } from '../../src/testing/index.js';
 import { type DeviceRig, makeDeviceRig, makeImage, sha256, TUNING } from './agent-helpers.js';
-
-class MemoryStore implements MetadataStore {
-  readonly files = new Map<string, Uint8Array>();
-  async load(role: string): Promise<Uint8Array | undefined> {
-    return this.files.get(role);
-  }
-  async save(role: string, bytes: Uint8Array): Promise<void> {
-    this.files.set(role, bytes.slice());
-  }
-  async remove(role: string): Promise<void> {
-    this.files.delete(role);
-  }
-}
 
 let dev: DeviceRig;
 beforeEach(async () => {
@@ -42,7 +29,7 @@ describe('UpdateAgent over the TUF Updater', () => {
     });
     sim.targets.version += 1;
     await sim.updateSnapshot();
-    const store = new MemoryStore();
+    const store = new MemoryMetadataStore();
     store.files.set('root', sim.signedRoots[0] as Uint8Array);
     const updater = await Updater.create({
       metadataBaseUrl: sim.metadataBaseUrl,

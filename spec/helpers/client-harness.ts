@@ -11,27 +11,14 @@ import { join } from 'node:path';
 import { afterEach, expect } from 'vitest';
 import type { UpdaterConfig } from '../../src/client/config.js';
 import type { Fetcher } from '../../src/client/fetcher.js';
+import { MemoryMetadataStore as LibraryMemoryMetadataStore } from '../../src/client/memory-metadata-store.js';
 import type { MetadataStore } from '../../src/client/metadata-store.js';
 import { Updater } from '../../src/client/updater.js';
 import { Metadata, type TargetFile } from '../../src/models/index.js';
 import type { RepositorySimulator } from '../../src/testing/index.js';
 
-/** A `MetadataStore` in a `Map`, with a log of writes. */
-export class MemoryMetadataStore implements MetadataStore {
-  readonly files = new Map<string, Uint8Array>();
-  readonly saves: string[] = [];
-
-  async load(role: string): Promise<Uint8Array | undefined> {
-    return this.files.get(role);
-  }
-  async save(role: string, bytes: Uint8Array): Promise<void> {
-    this.saves.push(role);
-    this.files.set(role, Uint8Array.from(bytes));
-  }
-  async remove(role: string): Promise<void> {
-    this.files.delete(role);
-  }
-
+/** The library's in-memory store, with helpers for assertions. */
+export class MemoryMetadataStore extends LibraryMemoryMetadataStore {
   /** The version of the stored metadata of `role`, or undefined. */
   version(role: string): number | undefined {
     const bytes = this.files.get(role);

@@ -37,7 +37,7 @@
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Fetcher, FetchOptions, FetchRangeOptions, FetchResponse } from '../client/fetcher.js';
-import type { MetadataStore } from '../client/metadata-store.js';
+import { MemoryMetadataStore } from '../client/memory-metadata-store.js';
 import { TargetVerifier } from '../client/target-verifier.js';
 import { Updater } from '../client/updater.js';
 import {
@@ -160,7 +160,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Bundle
     }
     throw error;
   }
-  const store = new MemoryMetadataStore(anchor);
+  const store = new MemoryMetadataStore({ root: anchor });
   const updater = await Updater.create({
     metadataBaseUrl: 'metadata/',
     targetBaseUrl: 'targets/',
@@ -208,7 +208,7 @@ export async function createBundle(options: CreateBundleOptions): Promise<Bundle
     // Roles the lookups visited verified; the others are copied from disk as published (their
     // consistent-snapshot names never change) and verified by the device if it needs them.
     const role = file.slice(0, -'.json'.length);
-    const cached = TOP_LEVEL_NAMES.has(role) ? undefined : store.saved(role);
+    const cached = TOP_LEVEL_NAMES.has(role) ? undefined : store.files.get(role);
     const bytes = cached ?? (await readMetadataFile(repositoryDir, name, meta.length ?? 5_000_000));
     metadata.push({ name, bytes });
   }
@@ -365,30 +365,5 @@ class RecordingFetcher implements Fetcher {
 
   fetchRange(url: string, maxLength: number, options: FetchRangeOptions): Promise<FetchResponse> {
     return this.#inner.fetchRange(url, maxLength, options);
-  }
-}
-
-/** A metadata cache in memory, starting with the anchor root: the check leaves no files. */
-class MemoryMetadataStore implements MetadataStore {
-  readonly #files = new Map<string, Uint8Array>();
-
-  constructor(root: Uint8Array) {
-    this.#files.set('root', root);
-  }
-
-  saved(role: string): Uint8Array | undefined {
-    return this.#files.get(role);
-  }
-
-  async load(role: string): Promise<Uint8Array | undefined> {
-    return this.#files.get(role);
-  }
-
-  async save(role: string, bytes: Uint8Array): Promise<void> {
-    this.#files.set(role, bytes);
-  }
-
-  async remove(role: string): Promise<void> {
-    this.#files.delete(role);
   }
 }

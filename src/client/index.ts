@@ -30,6 +30,7 @@ export {
   type OpenedResource,
   type OpenRequest,
 } from './fetcher.js';
+export { MemoryMetadataStore } from './memory-metadata-store.js';
 export type { MetadataStore } from './metadata-store.js';
 export * from './reference-time-policy.js';
 export { encodeRoleName, metadataFileName, targetFileName, targetUrlPath } from './role-names.js';

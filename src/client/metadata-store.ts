@@ -21,15 +21,8 @@
 /**
  * Where verified metadata is cached between refreshes.
  *
- * @example
- * ```ts
- * class MemoryMetadataStore implements MetadataStore {
- *   readonly files = new Map<string, Uint8Array>();
- *   async load(role: string) { return this.files.get(role); }
- *   async save(role: string, bytes: Uint8Array) { this.files.set(role, bytes.slice()); }
- *   async remove(role: string) { this.files.delete(role); }
- * }
- * ```
+ * Implementations: `FsMetadataStore` (files, the default on devices) and
+ * {@link MemoryMetadataStore} (tests, checks that must leave no files).
  */
 export interface MetadataStore {
   /** The bytes last saved for `roleName`, or `undefined` when there are none. */
