@@ -49,7 +49,12 @@ const textDecoder = new TextDecoder();
 
 /** Size of the first output chunk: most metadata fits in it. */
 const INITIAL_CAPACITY = 16 * 1024;
-/** Size of further output chunks. */
+/**
+ * Largest size of further output chunks. Chunks grow geometrically up to it (each as large as
+ * everything written before): a fixed 1 MiB second chunk for a 30 KB hash bin made each encode
+ * allocate 1 MiB, which glibc serves zero-filled from the heap once its mmap threshold has
+ * risen, so a client verifying a thousand bins grew its RSS by tens of MiB.
+ */
 const CHUNK_SIZE = 1024 * 1024;
 /** Any surrogate half: keys holding one need the code-point comparator. */
 const HAS_SURROGATE = /[\uD800-\uDFFF]/;
@@ -215,7 +220,7 @@ class Encoder {
     if (this.pos + n <= buf.length) return buf;
     this.chunks.push(buf.subarray(0, this.pos));
     this.size += this.pos;
-    const capacity = Math.max(CHUNK_SIZE, n);
+    const capacity = Math.max(Math.min(CHUNK_SIZE, this.size), n);
     this.buf = new Uint8Array(capacity);
     this.pos = 0;
     return this.buf;
