@@ -4,6 +4,8 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -189,5 +191,154 @@ describe('HttpFetcher over TLS', () => {
     expect(error.code).toBe('ERR_TUF_DOWNLOAD');
     expect(error.message).toMatch(/https to plain http/);
     expect(plain.requests).toHaveLength(0);
+  });
+
+  it('fails with SlowRetrievalError when the TLS handshake never completes (connectTimeoutMs)', async () => {
+    // Accepts TCP, then says nothing: only the connect timeout, which covers the handshake, ends it.
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as net.AddressInfo;
+      const error = await failure(
+        fetcher({ ca: pki.ca, connectTimeoutMs: 200, headersTimeoutMs: 0 }).fetchBytes(
+          `https://127.0.0.1:${port}/x`,
+          100,
+        ),
+      );
+      expect(error.code).toBe('ERR_TUF_SLOW_RETRIEVAL');
+      expect(error.message).toMatch(/connectTimeoutMs/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  describe('through a proxy', () => {
+    interface Proxy {
+      url: string;
+      tunnels: string[];
+      authorizations: (string | undefined)[];
+      close(): Promise<void>;
+    }
+
+    /** A CONNECT proxy that answers `refuse` (e.g. 407) instead of tunnelling, when given. */
+    async function startProxy(refuse?: number): Promise<Proxy> {
+      const tunnels: string[] = [];
+      const authorizations: (string | undefined)[] = [];
+      const open = new Set<net.Socket>();
+      const proxy = http.createServer((_req, res) => res.writeHead(502).end());
+      proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+        tunnels.push(req.url ?? '');
+        authorizations.push(req.headers['proxy-authorization']);
+        open.add(client);
+        client.on('error', () => {});
+        if (refuse !== undefined) {
+          client.end(`HTTP/1.1 ${refuse} Refused\r\nContent-Length: 0\r\n\r\n`);
+          return;
+        }
+        const [host, port] = (req.url ?? '').split(':');
+        const upstream = net.connect(Number(port), host, () => {
+          client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+          upstream.write(head);
+          upstream.pipe(client).pipe(upstream);
+        });
+        open.add(upstream);
+        upstream.on('error', () => client.destroy());
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const { port } = proxy.address() as net.AddressInfo;
+      return {
+        url: `http://127.0.0.1:${port}`,
+        tunnels,
+        authorizations,
+        close: async () => {
+          for (const socket of open) socket.destroy();
+          await new Promise<void>((resolve) => proxy.close(() => resolve()));
+        },
+      };
+    }
+
+    it('runs TLS to the origin inside the tunnel, with the pinned CA and a client certificate', async () => {
+      const server = await serveTls(ok, true);
+      const proxy = await startProxy();
+      try {
+        const client = fetcher({
+          proxy: proxy.url,
+          ca: pki.ca,
+          cert: pki.clientCert,
+          key: pki.clientKey,
+        });
+        for (let i = 0; i < 3; i++) {
+          const bytes = await client.fetchBytes(`${server.origin}/x${i}`, 100);
+          expect(Buffer.from(bytes).toString()).toBe('signed metadata');
+        }
+        // One tunnel, kept alive for the three requests.
+        expect(proxy.tunnels).toEqual([server.origin.replace('https://', '')]);
+        expect(server.requests.map((r) => r.url)).toEqual(['/x0', '/x1', '/x2']);
+        await client.close();
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('refuses the origin certificate inside the tunnel when it does not chain to the pinned CA', async () => {
+      const server = await serveTls(ok, false);
+      const proxy = await startProxy();
+      try {
+        const error = await failure(
+          fetcher({ proxy: proxy.url, ca: pki.otherCa }).fetchBytes(`${server.origin}/x`, 100),
+        );
+        expect(error.code).toBe('ERR_TUF_DOWNLOAD');
+        expect(server.requests).toHaveLength(0);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('sends credentials from the proxy URL as Basic proxy authorization', async () => {
+      const server = await serveTls(ok, false);
+      const proxy = await startProxy();
+      try {
+        const withCredentials = proxy.url.replace('http://', 'http://fleet%40a:p%3Ass@');
+        await fetcher({ proxy: withCredentials, ca: pki.ca }).fetchBytes(`${server.origin}/x`, 100);
+        const expected = `Basic ${Buffer.from('fleet@a:p:ss').toString('base64')}`;
+        expect(proxy.authorizations).toEqual([expected]);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('sends a token as given', async () => {
+      const server = await serveTls(ok, false);
+      const proxy = await startProxy();
+      try {
+        await fetcher({
+          proxy: { uri: proxy.url, token: 'Bearer proxy-token' },
+          ca: pki.ca,
+        }).fetchBytes(`${server.origin}/x`, 100);
+        expect(proxy.authorizations).toEqual(['Bearer proxy-token']);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('fails with a DownloadError naming the status when the proxy refuses the tunnel', async () => {
+      const server = await serveTls(ok, false);
+      const proxy = await startProxy(407);
+      try {
+        const error = await failure(
+          fetcher({ proxy: proxy.url, ca: pki.ca }).fetchBytes(`${server.origin}/x`, 100),
+        );
+        expect(error.code).toBe('ERR_TUF_DOWNLOAD');
+        expect(error.message).toMatch(/proxy refused a tunnel .*HTTP 407/);
+        expect(server.requests).toHaveLength(0);
+      } finally {
+        await proxy.close();
+      }
+    });
   });
 });

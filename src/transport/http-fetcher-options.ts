@@ -1,15 +1,12 @@
 /**
- * The options of `HttpFetcher` ({@link HttpFetcherOptions}): their defaults and validation, the
- * request headers every fetch sends, and the undici connection pool (`Agent`, or `ProxyAgent`
- * behind a proxy) with its timeouts and TLS settings (private CA, mutual TLS).
- *
- * Does not open connections: undici connects on the first request.
+ * The options of `HttpFetcher` ({@link HttpFetcherOptions}): their defaults and validation, and
+ * the request headers every fetch sends. The connection pool they configure is in
+ * `http-connection-pool.ts`.
  *
  * Safe for concurrent use (pure functions; the pool built is shared by the fetcher's requests).
  *
  * @module
  */
-import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { InvalidStateError } from '../errors.js';
 
 /** PEM text or bytes, as Node's TLS accepts them. */
@@ -139,51 +136,6 @@ export function baseRequestHeaders(
   };
 }
 
-/** The keep-alive pool, with the TLS settings on every connection (and towards the proxy). */
-export function createDispatcher(
-  options: HttpFetcherOptions,
-  resolved: ResolvedHttpFetcherOptions,
-): Dispatcher {
-  const tls = {
-    ...(options.ca === undefined ? {} : { ca: toTlsList(options.ca) }),
-    ...(options.cert === undefined ? {} : { cert: toTls(options.cert) }),
-    ...(options.key === undefined ? {} : { key: toTls(options.key) }),
-    ...(options.passphrase === undefined ? {} : { passphrase: options.passphrase }),
-  };
-  const pool = {
-    connections: resolved.connections,
-    keepAliveTimeout: resolved.keepAliveTimeoutMs,
-    headersTimeout: resolved.headersTimeoutMs,
-    bodyTimeout: resolved.bodyTimeoutMs,
-  };
-  if (options.proxy === undefined) {
-    return new Agent({
-      ...pool,
-      connect: { ...tls, timeout: resolved.connectTimeoutMs },
-    });
-  }
-  const proxy = typeof options.proxy === 'string' ? { uri: options.proxy } : options.proxy;
-  return new ProxyAgent({
-    ...pool,
-    ...proxy,
-    requestTls: { ...tls, timeout: resolved.connectTimeoutMs },
-    proxyTls: {
-      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-      timeout: resolved.connectTimeoutMs,
-    },
-  });
-}
-
 function dropUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function toTls(input: PemInput): string | Buffer {
-  return typeof input === 'string'
-    ? input
-    : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-}
-
-function toTlsList(input: PemInput | readonly PemInput[]): (string | Buffer)[] {
-  return (Array.isArray(input) ? input : [input as PemInput]).map(toTls);
 }

@@ -1,6 +1,6 @@
 /**
- * `HttpFetcher`: the {@link Fetcher} for HTTP(S) repositories, on `undici.request` with its own
- * keep-alive connection pool.
+ * `HttpFetcher`: the {@link Fetcher} for HTTP(S) repositories, on `node:http`/`node:https` with
+ * its own keep-alive connection pool (`http-connection-pool.ts`, which says why not undici).
  *
  * Implements, on top of the cap, error wrapping and abort handling of {@link BaseFetcher}:
  * - status mapping: 403/404/410 → {@link NotFoundError} (S3-style stores answer 403 for a missing
@@ -17,11 +17,11 @@
  *   `200` means the server ignored the range and the response reports offset 0; a `416` whose
  *   total equals N yields an empty body at N (already complete), otherwise the whole resource is
  *   requested again from 0;
- * - redirects, followed by this class (not by undici) so that every hop is checked: at most
+ * - redirects, followed by this class so that every hop is checked: at most
  *   `maxRedirections`, only to http(s), never from https down to http, and credentials
  *   (`authorization`, `cookie`) are dropped when the origin changes;
  * - TLS: a private CA (`ca`) replaces the system roots, a client certificate (`cert`/`key`)
- *   gives mutual TLS; an HTTP(S) proxy through undici's `ProxyAgent`.
+ *   gives mutual TLS; an HTTP(S) proxy is reached through `CONNECT` tunnels.
  *
  * Bytes are delivered exactly as received: `Accept-Encoding: identity` is sent, and a body a
  * server compresses anyway is not decoded (its hashes then fail, as they must).
@@ -37,14 +37,14 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import { debuglog } from 'node:util';
-import { type Dispatcher, request } from 'undici';
 import type { OpenedResource, OpenRequest } from '../client/fetcher.js';
 import { BaseFetcher } from '../client/fetcher.js';
 import { DownloadError, DownloadHttpError, SlowRetrievalError } from '../errors.js';
+import { discardBody, HttpConnectionPool, POOL_ERROR_CODES } from './http-connection-pool.js';
 import {
   baseRequestHeaders,
-  createDispatcher,
   type HttpFetcherOptions,
   type ResolvedHttpFetcherOptions,
   resolveHttpFetcherOptions,
@@ -63,14 +63,15 @@ const TRANSIENT_CODES = new Set([
   'EPIPE',
   'ETIMEDOUT',
   'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
+  POOL_ERROR_CODES.connectTimeout,
+  POOL_ERROR_CODES.headersTimeout,
 ]);
+/** The body went silent for `bodyTimeoutMs`. */
+const BODY_TIMEOUT_CODE = 'ERR_TUFOTA_BODY_TIMEOUT';
 const SLOW_CODES = new Set([
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
+  POOL_ERROR_CODES.connectTimeout,
+  POOL_ERROR_CODES.headersTimeout,
+  BODY_TIMEOUT_CODE,
 ]);
 /** Headers that must not follow a redirect to another origin. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
@@ -86,7 +87,7 @@ const DISCARD_LIMIT_MS = 1_000;
 interface Exchange {
   statusCode: number;
   headers: ResponseHeaders;
-  body: Dispatcher.ResponseData['body'];
+  body: Readable;
 }
 
 /**
@@ -105,7 +106,7 @@ interface Exchange {
  */
 export class HttpFetcher extends BaseFetcher {
   readonly #options: ResolvedHttpFetcherOptions;
-  readonly #dispatcher: Dispatcher;
+  readonly #pool: HttpConnectionPool;
   readonly #baseHeaders: Record<string, string>;
   #closed = false;
 
@@ -115,18 +116,19 @@ export class HttpFetcher extends BaseFetcher {
     const resolved = resolveHttpFetcherOptions(options);
     this.#options = resolved;
     this.#baseHeaders = baseRequestHeaders(options, resolved.userAgent);
-    this.#dispatcher = createDispatcher(options, resolved);
+    this.#pool = new HttpConnectionPool(options, resolved);
   }
 
   /** Destroy the connection pool. Downloads still in flight fail. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#dispatcher.destroy();
+    this.#pool.destroy();
   }
 
   protected override async open(url: string, request: OpenRequest): Promise<OpenedResource> {
     const target = parseHttpUrl(url);
+    if (this.#closed) throw new DownloadError(`${url}: the HttpFetcher is closed`, { url });
     // One controller per fetch: the caller's signal and the hard deadline both end up here.
     const controller = new AbortController();
     const onCallerAbort = (): void => controller.abort(request.signal?.reason);
@@ -232,12 +234,7 @@ export class HttpFetcher extends BaseFetcher {
     const headers: Record<string, string> = { ...this.#baseHeaders };
     if (offset > 0) headers['range'] = `bytes=${offset}-`;
     for (let hop = 0; ; hop++) {
-      const response = await request(current, {
-        dispatcher: this.#dispatcher,
-        method: 'GET',
-        headers,
-        signal,
-      });
+      const response = await this.#pool.get(current, headers, signal);
       const location = response.headers['location'];
       if (!REDIRECT_STATUS.has(response.statusCode) || typeof location !== 'string') {
         return response;
@@ -291,18 +288,40 @@ export class HttpFetcher extends BaseFetcher {
     body: Exchange['body'],
     url: string,
   ): AsyncGenerator<Uint8Array, void, undefined> {
-    const { minBytesPerSecond, speedWindowMs } = this.#options;
+    const { minBytesPerSecond, speedWindowMs, bodyTimeoutMs } = this.#options;
     const iterator = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
     let waitedMs = 0;
     let windowBytes = 0;
+    // The body timeout counts only time spent waiting for the server: a consumer busy writing
+    // to slow flash between chunks is not the server falling silent. One timer, re-armed.
+    let waiting = false;
+    const silence =
+      bodyTimeoutMs > 0
+        ? setTimeout(function onSilence() {
+            if (!waiting) {
+              silence?.refresh();
+              return;
+            }
+            const error = Object.assign(
+              new Error(`no body data for ${bodyTimeoutMs} ms (bodyTimeoutMs)`),
+              { code: BODY_TIMEOUT_CODE },
+            );
+            body.destroy(error);
+          }, bodyTimeoutMs)
+        : undefined;
+    silence?.unref();
     try {
       for (;;) {
         const started = performance.now();
         let result: IteratorResult<Uint8Array>;
+        waiting = true;
+        silence?.refresh();
         try {
           result = await iterator.next();
         } catch (error) {
           throw mapTransportError(error, url);
+        } finally {
+          waiting = false;
         }
         waitedMs += performance.now() - started;
         if (result.done === true) return;
@@ -322,6 +341,7 @@ export class HttpFetcher extends BaseFetcher {
         yield result.value;
       }
     } finally {
+      clearTimeout(silence);
       // Ended, failed or abandoned: an unfinished body must not keep its socket.
       if (!body.readableEnded) body.on('error', noop).destroy();
     }
@@ -360,10 +380,8 @@ function mapTransportError(error: unknown, url: string): unknown {
 }
 
 /** Read a small, quick error body so the socket stays reusable; destroy any other. */
-async function discard(body: Exchange['body']): Promise<void> {
-  await body
-    .dump({ limit: DISCARD_LIMIT_BYTES, signal: AbortSignal.timeout(DISCARD_LIMIT_MS) })
-    .catch(noop);
+function discard(body: Exchange['body']): Promise<void> {
+  return discardBody(body, DISCARD_LIMIT_BYTES, DISCARD_LIMIT_MS);
 }
 
 function emptyBody(): Exchange['body'] {
