@@ -15,6 +15,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { peakRssMiB } from './peak-rss.js';
 
 /** What the parent asks one child to do. */
 export interface ClientJob {
@@ -31,6 +32,8 @@ export interface ClientJob {
   lookups: string[];
   /** Target paths downloaded in phase (c). */
   downloads: string[];
+  /** Downloads in flight at once in phase (c); default 1. */
+  concurrency?: number;
 }
 
 /** What one child reports. */
@@ -132,18 +135,24 @@ export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
     }
     const cpuStart = process.cpuUsage();
     const start = performance.now();
-    // Sequential, as tuf-js can only be driven (one downloadTarget at a time).
-    for (const [i, info] of infos.entries()) {
-      await client.download(info, path.join(targetDir, `download-${i}.bin`));
-      found++;
-    }
+    // `concurrency` downloads in flight at once (1: one after the other). Both clients allow
+    // concurrent downloadTarget calls, each into its own temporary file.
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < infos.length) {
+        const i = next++;
+        await client.download(infos[i], path.join(targetDir, `download-${i}.bin`));
+        found++;
+      }
+    };
+    await Promise.all(Array.from({ length: job.concurrency ?? 1 }, worker));
     ms = performance.now() - start;
     cpu = process.cpuUsage(cpuStart);
   }
   return {
     ms,
     cpuMs: (cpu.user + cpu.system) / 1000,
-    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    maxRssMiB: peakRssMiB(),
     found,
   };
 }

@@ -13,14 +13,16 @@
  * - (b) `getTargetInfo` for 1,000 random targets (seeded, the same list for both clients; most
  *   of the 1,024 bins are fetched, verified and cached), after an unmeasured refresh;
  * - (c) download 100 targets of 1 MiB one after the other, after an unmeasured refresh and
- *   look-ups. Sequential for both: tuf-js has no concurrent download API, so one transfer at a
- *   time is the like-for-like comparison. tuf-js writes a temp file, re-reads it to verify and
- *   copies it into place without fsync; ours verifies while streaming, fsyncs and renames.
+ *   look-ups; and again with 4 downloads in flight at once (both clients allow concurrent
+ *   `downloadTarget` calls, each into its own temporary file), the same for both. tuf-js
+ *   writes a temp file, re-reads it to verify and copies it into place without fsync; ours
+ *   verifies while streaming, fsyncs and renames.
  *
  * Each (phase, client) pair runs `runs` times, alternating which client goes first; the
- * figures are medians (wall time, CPU time of all threads, peak RSS). Peak RSS is `process.resourceUsage().maxRSS` of the child at the end of
- * its phase. Goals (issue 3): ratio ours/tuf-js at most 0.5 on (b) and (c), at most 1 on (a),
- * and peak RSS no higher than tuf-js's.
+ * figures are medians (wall time, CPU time of all threads, peak RSS). Peak RSS is
+ * the child's own high-water mark (`peak-rss.ts`) at the end of its phase. Goals (issue 3):
+ * ratio ours/tuf-js at most 0.5 on (b) and (c), at most 1 on (a), and peak RSS no higher than
+ * tuf-js's.
  *
  * @module
  */
@@ -145,10 +147,26 @@ function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** Downloads in flight at once in the concurrent variant of (c). */
+const CONCURRENCY = 4;
+
 const PHASES = [
-  { phase: 'a', label: '(a) cold refresh + 1 getTargetInfo', goal: 1 },
-  { phase: 'b', label: `(b) getTargetInfo x ${LOOKUPS} random`, goal: 0.5 },
-  { phase: 'c', label: `(c) download ${DOWNLOADS} x 1 MiB`, goal: 0.5 },
+  { key: 'a', phase: 'a', concurrency: 1, label: '(a) cold refresh + 1 getTargetInfo', goal: 1 },
+  {
+    key: 'b',
+    phase: 'b',
+    concurrency: 1,
+    label: `(b) getTargetInfo x ${LOOKUPS} random`,
+    goal: 0.5,
+  },
+  { key: 'c', phase: 'c', concurrency: 1, label: `(c) download ${DOWNLOADS} x 1 MiB`, goal: 0.5 },
+  {
+    key: 'c4',
+    phase: 'c',
+    concurrency: CONCURRENCY,
+    label: `(c) same, ${CONCURRENCY} in flight`,
+    goal: 0.5,
+  },
 ] as const;
 
 /**
@@ -182,7 +200,7 @@ export async function benchClient(
     try {
       let n = 0;
       for (let r = 0; r < runs; r++) {
-        for (const { phase } of PHASES) {
+        for (const { key: phaseKey, phase, concurrency } of PHASES) {
           const order: ClientJob['client'][] =
             r % 2 === 0 ? ['tufota', 'tuf-js'] : ['tuf-js', 'tufota'];
           for (const client of order) {
@@ -198,6 +216,7 @@ export async function benchClient(
                 targetBaseUrl: `${server.url}/targets/`,
                 lookups,
                 downloads,
+                concurrency,
               },
               path.join(dir, `job-${n}.json`),
             );
@@ -205,7 +224,7 @@ export async function benchClient(
             if (result.found !== expected) {
               throw new Error(`${client} phase ${phase}: ${result.found} of ${expected} done`);
             }
-            const key = `${phase}:${client}`;
+            const key = `${phaseKey}:${client}`;
             results.set(key, [...(results.get(key) ?? []), result]);
             await rm(workDir, { recursive: true, force: true });
           }
@@ -214,9 +233,9 @@ export async function benchClient(
     } finally {
       await server.close();
     }
-    return PHASES.map(({ phase, label, goal }) => {
-      const ours = results.get(`${phase}:tufota`) ?? [];
-      const theirs = results.get(`${phase}:tuf-js`) ?? [];
+    return PHASES.map(({ key, label, goal }) => {
+      const ours = results.get(`${key}:tufota`) ?? [];
+      const theirs = results.get(`${key}:tuf-js`) ?? [];
       const oursMs = median(ours.map((x) => x.ms));
       const theirsMs = median(theirs.map((x) => x.ms));
       const oursRss = median(ours.map((x) => x.maxRssMiB));

@@ -5,8 +5,8 @@
  *
  * Targets are added from metadata (length + hashes, the bulk-import path; hashing 100,000 tiny
  * files would measure the filesystem, not the repository), signed with node:crypto ed25519.
- * Reports wall times in milliseconds, files written, and peak RSS (MiB) from
- * `process.resourceUsage().maxRSS`. Not a test: timings depend on the machine and its disk.
+ * Reports wall times in milliseconds, files written, and peak RSS (MiB) of the process
+ * (`peak-rss.ts`; `npm run bench` runs each benchmark in a process of its own). Not a test: timings depend on the machine and its disk.
  *
  * @module
  */
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Repository } from '../src/repository/index.js';
 import { createBinnedRepository, listedTarget } from './fleet-repository.js';
+import { peakRssMiB } from './peak-rss.js';
 
 const INITIAL_TARGETS = 100_000;
 const MORE_TARGETS = 100;
@@ -34,7 +35,7 @@ export async function benchRepository(): Promise<Record<string, number | string>
     const t1 = performance.now();
     const first = await repo.publish();
     const t2 = performance.now();
-    const rssAfterFirst = process.resourceUsage().maxRSS / 1024;
+    const rssAfterFirst = peakRssMiB();
 
     const t3 = performance.now();
     for (let i = INITIAL_TARGETS; i < INITIAL_TARGETS + MORE_TARGETS; i++) {
@@ -61,7 +62,7 @@ export async function benchRepository(): Promise<Record<string, number | string>
       reopenMs: Math.round(t6 - t5),
       reopenedRoles: reopened.targetsRoleNames().length,
       peakRssMiBAfterFirstPublish: Math.round(rssAfterFirst),
-      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      peakRssMiB: Math.round(peakRssMiB()),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
