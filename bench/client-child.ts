@@ -11,7 +11,9 @@
  *
  * @module
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -19,7 +21,12 @@ import { peakRssMiB } from './peak-rss.js';
 
 /** What the parent asks one child to do. */
 export interface ClientJob {
-  client: 'tufota' | 'tuf-js';
+  /**
+   * `floor`: phase (c) only, the work any client must do per target here, without TUF: one
+   * GET on a keep-alive socket, sha256 and sha512 over the bytes, a write into a temporary
+   * file, fsync, rename, fsync of the directory. It shows how much of (c) is left to gain.
+   */
+  client: 'tufota' | 'tuf-js' | 'floor';
   /** `a`: cold refresh + one look-up; `b`: the look-ups; `c`: the downloads. */
   phase: 'a' | 'b' | 'c';
   /** An empty directory for this run's metadata cache and targets. */
@@ -97,12 +104,59 @@ async function tufJsDriver(job: ClientJob, metadataDir: string, targetDir: strin
   } satisfies ClientDriver;
 }
 
+/**
+ * Our Updater for refresh and look-ups (unmeasured), and the bare download sequence of
+ * {@link ClientJob.client} `floor` for the downloads.
+ */
+async function floorDriver(job: ClientJob, metadataDir: string, targetDir: string) {
+  const ours = await tufotaDriver(job, metadataDir, targetDir);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  let temps = 0;
+  return {
+    refresh: ours.refresh,
+    lookup: ours.lookup,
+    download: async (info, file) => {
+      const { path: targetPath, hashes } = info as { path: string; hashes: Record<string, string> };
+      // Consistent snapshots: the file is served under its first hash, as both clients fetch it.
+      const slash = targetPath.lastIndexOf('/') + 1;
+      const url = `${job.targetBaseUrl}${targetPath.slice(0, slash)}${Object.values(hashes)[0]}.${targetPath.slice(slash)}`;
+      const temp = `${file}.tmp-${temps++}`;
+      const handle = await open(temp, 'wx');
+      try {
+        const sha256 = createHash('sha256');
+        const sha512 = createHash('sha512');
+        const response = await new Promise<http.IncomingMessage>((resolve, reject) =>
+          http.get(url, { agent }, resolve).on('error', reject),
+        );
+        if (response.statusCode !== 200) throw new Error(`${url}: HTTP ${response.statusCode}`);
+        let position = 0;
+        for await (const chunk of response as AsyncIterable<Buffer>) {
+          sha256.update(chunk);
+          sha512.update(chunk);
+          await handle.write(chunk, 0, chunk.byteLength, position);
+          position += chunk.byteLength;
+        }
+        sha256.digest();
+        sha512.digest();
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, file);
+      const dir = await open(path.dirname(file), 'r');
+      await dir.sync();
+      await dir.close();
+    },
+  } satisfies ClientDriver;
+}
+
 /** Run `job` and return its figures. */
 export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
   const metadataDir = path.join(job.workDir, 'metadata');
   const targetDir = path.join(job.workDir, 'targets');
   await mkdir(targetDir, { recursive: true });
-  const make = job.client === 'tufota' ? tufotaDriver : tufJsDriver;
+  const make =
+    job.client === 'tufota' ? tufotaDriver : job.client === 'floor' ? floorDriver : tufJsDriver;
   let found = 0;
   let ms: number;
   let cpu: NodeJS.CpuUsage;

@@ -16,7 +16,9 @@
  *   look-ups; and again with 4 downloads in flight at once (both clients allow concurrent
  *   `downloadTarget` calls, each into its own temporary file), the same for both. tuf-js
  *   writes a temp file, re-reads it to verify and copies it into place without fsync; ours
- *   verifies while streaming, fsyncs and renames.
+ *   verifies while streaming, fsyncs and renames. The (c) rows also give the floor: the same
+ *   downloads done by hand with only the work every target needs (`floor` in
+ *   `client-child.ts`), which no client can beat on this machine.
  *
  * Each (phase, client) pair runs `runs` times, alternating which client goes first; the
  * figures are medians (wall time, CPU time of all threads, peak RSS). Peak RSS is
@@ -203,6 +205,7 @@ export async function benchClient(
         for (const { key: phaseKey, phase, concurrency } of PHASES) {
           const order: ClientJob['client'][] =
             r % 2 === 0 ? ['tufota', 'tuf-js'] : ['tuf-js', 'tufota'];
+          if (phase === 'c') order.push('floor');
           for (const client of order) {
             const workDir = path.join(dir, `run-${n++}`);
             await mkdir(workDir);
@@ -236,6 +239,7 @@ export async function benchClient(
     return PHASES.map(({ key, label, goal }) => {
       const ours = results.get(`${key}:tufota`) ?? [];
       const theirs = results.get(`${key}:tuf-js`) ?? [];
+      const floor = results.get(`${key}:floor`) ?? [];
       const oursMs = median(ours.map((x) => x.ms));
       const theirsMs = median(theirs.map((x) => x.ms));
       const oursRss = median(ours.map((x) => x.maxRssMiB));
@@ -245,6 +249,7 @@ export async function benchClient(
         'ours ms': Math.round(oursMs),
         'tuf-js ms': Math.round(theirsMs),
         'ratio ours/tuf-js': +(oursMs / theirsMs).toFixed(2),
+        'floor ms': floor.length === 0 ? '' : Math.round(median(floor.map((x) => x.ms))),
         // CPU time (all threads) is steadier than wall time on a shared machine.
         'ours cpu ms': Math.round(median(ours.map((x) => x.cpuMs))),
         'tuf-js cpu ms': Math.round(median(theirs.map((x) => x.cpuMs))),
