@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -225,12 +226,20 @@ describe('HttpFetcher over TLS', () => {
       close(): Promise<void>;
     }
 
-    /** A CONNECT proxy that answers `refuse` (e.g. 407) instead of tunnelling, when given. */
-    async function startProxy(refuse?: number): Promise<Proxy> {
+    /**
+     * A CONNECT proxy that answers `refuse` (e.g. 407) instead of tunnelling, when given; over
+     * TLS (certificate from the test CA) when `secure`.
+     */
+    async function startProxy(refuse?: number, secure = false): Promise<Proxy> {
       const tunnels: string[] = [];
       const authorizations: (string | undefined)[] = [];
       const open = new Set<net.Socket>();
-      const proxy = http.createServer((_req, res) => res.writeHead(502).end());
+      const reject = (_req: http.IncomingMessage, res: http.ServerResponse) =>
+        res.writeHead(502).end();
+      const proxy = secure
+        ? https.createServer({ key: pki.serverKey, cert: pki.serverCert }, reject)
+        : http.createServer(reject);
+      proxy.on('connection', (socket: net.Socket) => open.add(socket));
       proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
         tunnels.push(req.url ?? '');
         authorizations.push(req.headers['proxy-authorization']);
@@ -252,7 +261,7 @@ describe('HttpFetcher over TLS', () => {
       await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
       const { port } = proxy.address() as net.AddressInfo;
       return {
-        url: `http://127.0.0.1:${port}`,
+        url: `${secure ? 'https' : 'http'}://127.0.0.1:${port}`,
         tunnels,
         authorizations,
         close: async () => {
@@ -293,6 +302,36 @@ describe('HttpFetcher over TLS', () => {
           fetcher({ proxy: proxy.url, ca: pki.otherCa }).fetchBytes(`${server.origin}/x`, 100),
         );
         expect(error.code).toBe('ERR_TUF_DOWNLOAD');
+        expect(server.requests).toHaveLength(0);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('reaches the proxy itself over TLS, verified against the pinned CA', async () => {
+      const server = await serveTls(ok, false);
+      const proxy = await startProxy(undefined, true);
+      try {
+        const bytes = await fetcher({ proxy: proxy.url, ca: pki.ca }).fetchBytes(
+          `${server.origin}/x`,
+          100,
+        );
+        expect(Buffer.from(bytes).toString()).toBe('signed metadata');
+        expect(proxy.tunnels).toHaveLength(1);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('refuses a TLS proxy whose certificate does not chain to the pinned CA', async () => {
+      const server = await serveTls(ok, false);
+      const proxy = await startProxy(undefined, true);
+      try {
+        const error = await failure(
+          fetcher({ proxy: proxy.url, ca: pki.otherCa }).fetchBytes(`${server.origin}/x`, 100),
+        );
+        expect(error.code).toBe('ERR_TUF_DOWNLOAD');
+        expect(proxy.tunnels).toHaveLength(0);
         expect(server.requests).toHaveLength(0);
       } finally {
         await proxy.close();
