@@ -17,6 +17,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { targetUrlPath } from '../src/client/role-names.js';
 import { peakRssMiB } from './peak-rss.js';
 
 /** What the parent asks one child to do. */
@@ -118,8 +119,7 @@ async function floorDriver(job: ClientJob, metadataDir: string, targetDir: strin
     download: async (info, file) => {
       const { path: targetPath, hashes } = info as { path: string; hashes: Record<string, string> };
       // Consistent snapshots: the file is served under its first hash, as both clients fetch it.
-      const slash = targetPath.lastIndexOf('/') + 1;
-      const url = `${job.targetBaseUrl}${targetPath.slice(0, slash)}${Object.values(hashes)[0]}.${targetPath.slice(slash)}`;
+      const url = `${job.targetBaseUrl}${targetUrlPath(targetPath, Object.values(hashes)[0])}`;
       const temp = `${file}.tmp-${temps++}`;
       const handle = await open(temp, 'wx');
       try {

@@ -102,14 +102,10 @@ export class HttpConnectionPool {
       this.#http = new http.Agent(agentOptions);
       this.#https = new https.Agent({ ...agentOptions, ...settings });
     } else {
-      const connectTimeoutMs = resolved.connectTimeoutMs;
-      this.#http = new TunnelingHttpAgent(agentOptions, proxy, settings, connectTimeoutMs);
-      this.#https = new TunnelingHttpsAgent(
-        { ...agentOptions, ...settings },
-        proxy,
-        settings,
-        connectTimeoutMs,
-      );
+      const tunnel: TunnelOpener = (host, port, callback) =>
+        openTunnel(proxy, host, port, settings, resolved.connectTimeoutMs, callback);
+      this.#http = new TunnelingHttpAgent(agentOptions, tunnel);
+      this.#https = new TunnelingHttpsAgent({ ...agentOptions, ...settings }, tunnel, settings);
     }
   }
 
@@ -343,13 +339,18 @@ function targetOf(options: ConnectionOptions, defaultPort: number): [string, num
   return [host, port];
 }
 
+/** Opens a `CONNECT` tunnel to `host:port` through the configured proxy. */
+type TunnelOpener = (
+  host: string,
+  port: number,
+  callback: (error: Error | null, socket?: Duplex) => void,
+) => void;
+
 /** An http agent whose every connection is a `CONNECT` tunnel through the proxy. */
 class TunnelingHttpAgent extends http.Agent {
   constructor(
     options: http.AgentOptions,
-    private readonly proxy: ProxySettings,
-    private readonly settings: TlsSettings,
-    private readonly connectTimeoutMs: number,
+    private readonly tunnel: TunnelOpener,
   ) {
     super(options);
   }
@@ -359,7 +360,7 @@ class TunnelingHttpAgent extends http.Agent {
     callback: (error: Error | null, socket?: Duplex) => void,
   ): undefined {
     const [host, port] = targetOf(options, 80);
-    openTunnel(this.proxy, host, port, this.settings, this.connectTimeoutMs, callback);
+    this.tunnel(host, port, callback);
     return undefined;
   }
 }
@@ -368,9 +369,8 @@ class TunnelingHttpAgent extends http.Agent {
 class TunnelingHttpsAgent extends https.Agent {
   constructor(
     options: https.AgentOptions,
-    private readonly proxy: ProxySettings,
+    private readonly tunnel: TunnelOpener,
     private readonly settings: TlsSettings,
-    private readonly connectTimeoutMs: number,
   ) {
     super(options);
   }
@@ -380,7 +380,7 @@ class TunnelingHttpsAgent extends https.Agent {
     callback: (error: Error | null, socket?: Duplex) => void,
   ): undefined {
     const [host, port] = targetOf(options, 443);
-    openTunnel(this.proxy, host, port, this.settings, this.connectTimeoutMs, (error, tunnel) => {
+    this.tunnel(host, port, (error, tunnel) => {
       if (error !== null || tunnel === undefined) {
         callback(error ?? new PoolError('no tunnel', POOL_ERROR_CODES.proxy));
         return;

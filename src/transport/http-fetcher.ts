@@ -128,7 +128,6 @@ export class HttpFetcher extends BaseFetcher {
 
   protected override async open(url: string, request: OpenRequest): Promise<OpenedResource> {
     const target = parseHttpUrl(url);
-    if (this.#closed) throw new DownloadError(`${url}: the HttpFetcher is closed`, { url });
     // One controller per fetch: the caller's signal and the hard deadline both end up here.
     const controller = new AbortController();
     const onCallerAbort = (): void => controller.abort(request.signal?.reason);
