@@ -167,6 +167,25 @@ describe('HttpFetcher', () => {
       expect(server.requests).toHaveLength(1); // a stalled body is never retried
     });
 
+    it('does not count time the consumer spends on a chunk against bodyTimeoutMs', async () => {
+      const server = await serve((_req, res) => {
+        res.writeHead(200, { 'content-length': 2 });
+        res.write('a');
+        setTimeout(() => res.end('b'), 10);
+      });
+      const received: string[] = [];
+      // The consumer is busy (a slow flash write, say) for twice the body timeout after the
+      // first chunk, while the server has long finished sending.
+      for await (const chunk of fetcher({ bodyTimeoutMs: 200 }).fetchStream(
+        `${server.origin}/x`,
+        2,
+      )) {
+        received.push(Buffer.from(chunk).toString());
+        if (received.length === 1) await new Promise((resolve) => setTimeout(resolve, 400));
+      }
+      expect(received.join('')).toBe('ab');
+    });
+
     it('fails with SlowRetrievalError when headers never come, after retrying once', async () => {
       const server = await serve(() => {});
       const error = await failure(
