@@ -1,7 +1,7 @@
 /**
  * Interoperability with the TUF reference implementation: tufota's Updater refreshes from and
- * downloads targets of repositories made by python-tuf (`../shared/vectors/python-tuf`, beside
- * the checkout), over HTTP on 127.0.0.1 and through the FileFetcher, and handles python-tuf's
+ * downloads targets of repositories made by python-tuf (`spec/vectors/python-tuf`, copied
+ * from the reference's test data), over HTTP on 127.0.0.1 and through the FileFetcher, and handles python-tuf's
  * "fishy" role names (`../a`, `.`, `ö`) without ever turning one into a path.
  *
  * The vectors carry fixed expiry dates (2030-01-01 for `repository/`, 2050 for
@@ -15,15 +15,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pythonTufPath } from '../spec/helpers/vectors.js';
 import type { Fetcher } from '../src/client/fetcher.js';
 import { Updater } from '../src/client/updater.js';
 import { FsMetadataStore } from '../src/storage/fs-metadata-store.js';
 import { FileFetcher, HttpFetcher } from '../src/transport/index.js';
 
-const PROJECT = fileURLToPath(new URL('..', import.meta.url));
-const VECTORS = join(PROJECT, '..', 'shared', 'vectors', 'python-tuf');
+const VECTORS = pythonTufPath();
 const REPOSITORY = join(VECTORS, 'repository');
 const FISHY = join(VECTORS, 'fishy_rolenames');
 /** Before every expiry in the vectors (the earliest is 2030-01-01T00:00:00Z). */
@@ -109,7 +109,7 @@ function httpFetcher(): HttpFetcher {
   return fetcher;
 }
 
-describe.skipIf(!existsSync(VECTORS))('python-tuf repository', () => {
+describe('python-tuf repository', () => {
   async function overHttp() {
     const files = new Map([
       ...(await filesOf(join(REPOSITORY, 'metadata'), 'metadata')),
@@ -194,7 +194,7 @@ describe.skipIf(!existsSync(VECTORS))('python-tuf repository', () => {
   });
 });
 
-describe.skipIf(!existsSync(VECTORS))('python-tuf fishy role names', () => {
+describe('python-tuf fishy role names', () => {
   const fishyRoot = join(FISHY, 'metadata', '1.root.json');
 
   it('over HTTP, with each role published under its encoded name: all three roles load, stored encoded', async () => {

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeCanonical, parseJson } from '../../src/canonical/index.js';
 import { CanonicalJsonError, FormatError } from '../../src/errors.js';
+import { pythonTufPath } from '../helpers/vectors.js';
 
-const metadataDir = new URL(
-  '../../../shared/vectors/python-tuf/repository/metadata/',
-  import.meta.url,
-);
+const metadataDir = pythonTufPath('repository', 'metadata');
 const bytes = (...values: number[]): Uint8Array => Uint8Array.from(values);
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -103,7 +102,7 @@ describe('parseJson: accepted input', () => {
       'timestamp.json',
       'role1.json',
     ]) {
-      const raw = readFileSync(new URL(name, metadataDir));
+      const raw = readFileSync(join(metadataDir, name));
       expect(parseJson(raw)).toEqual(JSON.parse(raw.toString('utf8')));
     }
   });
@@ -213,7 +212,7 @@ describe('parseJson: refusals', () => {
 
 describe('parseJson: hostile input', () => {
   it('refuses every truncation of real metadata, never hanging or crashing', () => {
-    const raw = readFileSync(new URL('targets.json', metadataDir));
+    const raw = readFileSync(join(metadataDir, 'targets.json'));
     for (let end = 0; end < raw.length; end++) {
       const prefix = raw.subarray(0, end);
       if (prefix.toString('utf8').trim() === '') {

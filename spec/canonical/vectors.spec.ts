@@ -1,6 +1,6 @@
 /**
  * The reference vectors: outputs of securesystemslib's `encode_canonical` (the encoder python-tuf
- * signs with), see shared/vectors/README.md. Every `canonical_hex` line must be reproduced byte
+ * signs with), see spec/vectors/README.md. Every `canonical_hex` line must be reproduced byte
  * for byte, whether the input was parsed by `JSON.parse` or by our strict parser (from a string
  * and from UTF-8 bytes); every `error` line must be refused by the encoder and by the parser.
  */
@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { encodeCanonical, parseJson } from '../../src/canonical/index.js';
 import { CanonicalJsonError } from '../../src/errors.js';
+import { vectorPath } from '../helpers/vectors.js';
 
 interface Vector {
   name: string;
@@ -16,10 +17,7 @@ interface Vector {
   error?: string;
 }
 
-const vectorFile = new URL(
-  '../../../shared/vectors/canonical-json/securesystemslib.jsonl',
-  import.meta.url,
-);
+const vectorFile = vectorPath('canonical-json', 'securesystemslib.jsonl');
 const vectors: Vector[] = readFileSync(vectorFile, 'utf8')
   .split('\n')
   .filter((line) => line.trim() !== '')

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   bytesToHex,
@@ -12,8 +11,9 @@ import {
   type PublicKeyData,
   tryHexToBytes,
 } from '../../src/crypto/keys.js';
+import { pythonTufPath } from '../helpers/vectors.js';
 
-const VECTORS = fileURLToPath(new URL('../../../shared/vectors/python-tuf/', import.meta.url));
+const VECTORS = `${pythonTufPath()}/`;
 
 function keysOf(file: string): Record<string, PublicKeyData> {
   const doc = JSON.parse(readFileSync(`${VECTORS}${file}`, 'utf8'));

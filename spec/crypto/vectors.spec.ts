@@ -3,15 +3,15 @@
  * verify here, and our ed25519 signatures must be byte-identical to the reference's.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { encodeCanonical } from '../../src/canonical/index.js';
 import { hexToBytes, MAX_SIGNATURE_LENGTH, type PublicKeyData } from '../../src/crypto/keys.js';
 import { nobleCryptoProvider } from '../../src/crypto/noble-provider.js';
 import { nodeCryptoProvider } from '../../src/crypto/node-provider.js';
 import { InMemorySigner } from '../../src/crypto/signer.js';
+import { pythonTufPath } from '../helpers/vectors.js';
 
-const VECTORS = fileURLToPath(new URL('../../../shared/vectors/python-tuf/', import.meta.url));
+const VECTORS = `${pythonTufPath()}/`;
 
 interface Envelope {
   signatures: { keyid: string; sig: string }[];

@@ -2,13 +2,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeCryptoProvider } from '../../src/crypto/node-provider.js';
 import { InMemorySigner } from '../../src/crypto/signer.js';
 import { FileSigner, MAX_KEY_FILE_SIZE, writeKeyFile } from '../../src/signers/file-signer.js';
+import { pythonTufPath } from '../helpers/vectors.js';
 
-const VECTORS = fileURLToPath(new URL('../../../shared/vectors/python-tuf/', import.meta.url));
+const VECTORS = `${pythonTufPath()}/`;
 const data = new TextEncoder().encode('payload');
 const ENV = 'TUFOTA_TEST_KEY_PASSWORD';
 
