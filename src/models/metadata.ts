@@ -50,10 +50,10 @@ export interface ParseOptions {
 
 /** Which keys signed, which did not, and whether the threshold is met. */
 export interface VerificationResult {
-  /** True when at least `threshold` distinct trusted keys signed. */
+  /** True when at least `threshold` distinct trusted keys (by key material) signed. */
   verified: boolean;
   threshold: number;
-  /** Key ids of the role whose signature verifies. */
+  /** Key ids of the role whose signature verifies and counts (one per distinct key). */
   signed: Set<string>;
   /** Key ids of the role with no valid signature. */
   unsigned: Set<string>;
