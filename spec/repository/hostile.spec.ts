@@ -2,7 +2,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InMemorySigner } from '../../src/crypto/index.js';
-import type { Targets } from '../../src/models/index.js';
+import { TargetFile, type Targets } from '../../src/models/index.js';
 import { FsRepositoryStorage, Repository } from '../../src/repository/index.js';
 import { createRepository, ed25519, removeDir, T0, tempDir } from './helpers.js';
 
@@ -41,6 +41,21 @@ describe('Repository: hostile input is refused with a typed error and changes no
       ).toThrow(expect.objectContaining({ code: 'ERR_TUF_UNSAFE_PATH' }));
       expect(await tree(dir)).toEqual(before);
       expect(nothingPending(repo)).toBe(true);
+    },
+  );
+
+  it.each(['../x', '/etc/passwd', 'a\\b'])(
+    'publish refuses a staged targets role listing %j, however it got there',
+    async (bad) => {
+      // Clients accept such a name in signed metadata (and refuse to install it); the repository
+      // must never sign one (issue 9).
+      const { repo } = await createRepository(dir);
+      await repo.addTarget('ok.img', text('fine'));
+      const staged = repo.getMetadata('targets').signed as Targets;
+      staged.targets[bad] = new TargetFile(bad, 4, { sha256: 'a'.repeat(64) });
+      const before = await tree(dir);
+      await expect(repo.publish()).rejects.toMatchObject({ code: 'ERR_TUF_UNSAFE_PATH' });
+      expect(await tree(dir)).toEqual(before);
     },
   );
 

@@ -336,6 +336,18 @@ async function checkTargetFiles(
   for (const [role, md] of roles) {
     for (const target of Object.values(md.signed.targets)) {
       checked += 1;
+      // The models keep odd names as signed (issue 9); never join one onto the repository
+      // directory, which would read files outside it.
+      const unsafe = target.unsafePathReason;
+      if (unsafe !== undefined) {
+        walk.add({
+          kind: 'malformed',
+          role,
+          target: target.path,
+          message: `target ${JSON.stringify(target.path)} is refused because ${unsafe}; clients will not install it`,
+        });
+        continue;
+      }
       for (const [algorithm, digest] of Object.entries(target.hashes)) {
         if (!isSupportedHashAlgorithm(algorithm)) {
           walk.add({

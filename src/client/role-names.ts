@@ -15,8 +15,9 @@
  * repositories and test suites (tuf-conformance) written against python-tuf.
  *
  * Target file names use the same encoding of the whole target path, so `a/b.img` is stored as
- * `a%2Fb.img`: the same target always lands at the same flat path, and target paths were
- * already refused by the models if they hold `.`/`..` segments (`checkTargetPath`).
+ * `a%2Fb.img`: the same target always lands at the same flat path. The models keep odd target
+ * paths (`..` segments, a leading `/`, backslashes) as signed; the `Updater` refuses them with
+ * `TargetFile.checkPath` before building any file name or URL from them.
  *
  * Pure; safe for concurrent use.
  *

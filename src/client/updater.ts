@@ -49,7 +49,13 @@ import {
   RepositoryError,
   StorageError,
 } from '../errors.js';
-import { getOwn, type Metadata, type TargetFile, type Targets } from '../models/index.js';
+import {
+  checkTargetPath,
+  getOwn,
+  type Metadata,
+  type TargetFile,
+  type Targets,
+} from '../models/index.js';
 import { storageStep } from '../storage/storage-step.js';
 import {
   publish,
@@ -129,8 +135,9 @@ export class Updater {
   /**
    * Load and check the trusted root from the store and build an updater. No network access.
    *
-   * @throws InvalidStateError when the store holds no root (initialize it first, e.g.
-   *   `FsMetadataStore.init(dir, rootBytes)` or `tufota client init`) or options are invalid.
+   * @throws InvalidStateError when the store holds no root (provision it first:
+   *   `FsMetadataStore.init(dir, rootBytes)`, or `new MemoryMetadataStore({ root: rootBytes })`)
+   *   or options are invalid.
    * @throws FormatError, UnsignedMetadataError when the stored root is not valid root metadata
    *   signed by its own keys: the trust anchor is broken and must be re-provisioned.
    */
@@ -145,8 +152,9 @@ export class Updater {
     const rootBytes = await options.metadataStore.load('root');
     if (rootBytes === undefined) {
       throw new InvalidStateError(
-        'the metadata store holds no trusted root.json: initialize it with the root metadata shipped with the device ' +
-          '(FsMetadataStore.init(dir, rootBytes) or `tufota client init`) before creating an Updater',
+        'the metadata store holds no trusted root.json: provision it once with the root metadata shipped with the device ' +
+          '(FsMetadataStore.init(dir, rootBytes) from tufota/client, or new MemoryMetadataStore({ root: rootBytes })) ' +
+          'before creating an Updater',
       );
     }
     // Checks the anchor now (parse + self-signature); expiry is only checked in a refresh.
@@ -188,9 +196,13 @@ export class Updater {
    * against the delegator of the path being followed.
    *
    * @returns the entry, or `undefined` when no trusted role lists the path.
+   * @throws UnsafePathError (`ERR_TUF_UNSAFE_PATH`) for a path that could leave the target
+   *   directory or URL base (`..` segments, a leading `/`, backslashes, …), even when a signed
+   *   role lists it: such entries are kept in the metadata but never handed out.
    */
   getTargetInfo(targetPath: string): Promise<TargetFile | undefined> {
     return this.#serialize(async () => {
+      checkTargetPath(targetPath);
       if (!this.#refreshed) await this.#refresh();
       const set = this.#set;
       return searchDelegations(targetPath, this.config.maxDelegations, (role, delegator) =>
@@ -206,8 +218,10 @@ export class Updater {
    * @returns the path, or `undefined` when the file is missing or does not verify.
    * @throws InvalidStateError without `filepath` and without a configured `targetDir`.
    * @throws UnsupportedAlgorithmError when the entry lists an unknown hash algorithm.
+   * @throws UnsafePathError for an entry whose path could leave the target directory.
    */
   async findCachedTarget(info: TargetFile, filepath?: string): Promise<string | undefined> {
+    info.checkPath();
     return verifiedTargetFile(info, filepath ?? this.#defaultTargetPath(info));
   }
 
@@ -223,12 +237,15 @@ export class Updater {
    * @param targetBaseUrl - overrides the configured target base URL.
    * @throws InvalidStateError without a destination or a target base URL.
    * @throws LengthOrHashMismatchError, DownloadError subclasses, StorageError.
+   * @throws UnsafePathError for an entry whose path could leave the target directory or URL base
+   *   (checked before anything is fetched or written).
    */
   async downloadTarget(
     info: TargetFile,
     filepath?: string,
     targetBaseUrl?: string,
   ): Promise<string> {
+    info.checkPath();
     const file = filepath ?? this.#defaultTargetPath(info);
     const url = this.#targetUrl(info, targetBaseUrl);
     if ((await this.findCachedTarget(info, file)) !== undefined) {
@@ -272,6 +289,7 @@ export class Updater {
    * ```
    */
   async openTarget(info: TargetFile, options: OpenTargetOptions = {}): Promise<OpenedTarget> {
+    info.checkPath();
     const url = this.#targetUrl(info, options.targetBaseUrl);
     const response = await this.#fetcher.fetchRange(url, info.length, {
       offset: options.offset ?? 0,
@@ -490,6 +508,7 @@ export class Updater {
   }
 
   #targetUrl(info: TargetFile, targetBaseUrl: string | undefined): string {
+    info.checkPath();
     const base =
       targetBaseUrl === undefined ? this.#targetBaseUrl : withTrailingSlash(targetBaseUrl);
     if (base === undefined) {
@@ -506,6 +525,7 @@ export class Updater {
   }
 
   #defaultTargetPath(info: TargetFile): string {
+    info.checkPath();
     if (this.#targetDir === undefined) {
       throw new InvalidStateError(
         'no target file path: pass filepath, or targetDir to Updater.create()',

@@ -24,6 +24,7 @@ export {
   MultiHasher,
   SUPPORTED_HASH_ALGORITHMS,
 } from './hash.js';
+export { publicKeyFingerprint } from './key-fingerprint.js';
 export {
   assertPublicKeyShape,
   bytesToHex,

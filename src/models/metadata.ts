@@ -8,7 +8,8 @@
  * gives the bytes its signers signed; tests prove it on metadata made by python-tuf.
  *
  * Pure; safe for concurrent reads. Verification never throws for a bad individual signature:
- * it counts distinct valid signatures and throws only when the threshold is not met.
+ * it counts valid signatures by distinct key material and throws only when the threshold is not
+ * met.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import {
   bytesToHex,
   type CryptoProvider,
   defaultCryptoProvider,
+  publicKeyFingerprint,
   type Signer,
 } from '../crypto/index.js';
 import { FormatError, RepositoryError, UnsignedMetadataError } from '../errors.js';
@@ -48,13 +50,18 @@ export interface ParseOptions {
 
 /** Which keys signed, which did not, and whether the threshold is met. */
 export interface VerificationResult {
-  /** True when at least `threshold` distinct trusted keys signed. */
+  /** True when at least `threshold` distinct trusted keys (by key material) signed. */
   verified: boolean;
   threshold: number;
-  /** Key ids of the role whose signature verifies. */
+  /** Key ids of the role whose signature verifies and counts (one per distinct key). */
   signed: Set<string>;
   /** Key ids of the role with no valid signature. */
   unsigned: Set<string>;
+  /**
+   * Key ids whose signature verifies but whose key material another key id of the role already
+   * counted: the same key listed twice. They do not count toward the threshold.
+   */
+  duplicates: Set<string>;
 }
 
 /**
@@ -237,21 +244,40 @@ export class Metadata<T extends AnySigned = AnySigned> {
     const data = signedBytes ?? delegate.signedBytes();
     const signed = new Set<string>();
     const unsigned = new Set<string>();
-    // Role key ids are unique (checked on parse), so each key counts at most once.
+    const duplicates = new Set<string>();
+    // Count distinct key material, not key ids (key ids are unique, checked on parse, but one
+    // public key can be listed under two ids). As go-tuf does (VerifyDelegate counts verified
+    // public-key fingerprints) and python-tuf's legacy `tuf.sig.verify` did, a duplicate is
+    // ignored, not refused: the metadata stays valid if enough other keys signed. tough instead
+    // refuses any key whose id is not the hash of the key at parse time; we accept custom key
+    // ids (TAP 12), so we cannot.
+    const counted = new Set<string>();
     for (const keyid of role.keyids) {
       const key: Key | undefined = getOwn(keys, keyid);
       const signature = delegate.signatures.get(keyid);
       if (
-        key !== undefined &&
-        signature !== undefined &&
-        key.verifySignature(signature, data, provider)
+        key === undefined ||
+        signature === undefined ||
+        !key.verifySignature(signature, data, provider)
       ) {
-        signed.add(keyid);
-      } else {
         unsigned.add(keyid);
+        continue;
+      }
+      const fingerprint = publicKeyFingerprint(key) ?? `keyid:${keyid}`;
+      if (counted.has(fingerprint)) {
+        duplicates.add(keyid);
+      } else {
+        counted.add(fingerprint);
+        signed.add(keyid);
       }
     }
-    return { verified: signed.size >= role.threshold, threshold: role.threshold, signed, unsigned };
+    return {
+      verified: signed.size >= role.threshold,
+      threshold: role.threshold,
+      signed,
+      unsigned,
+      duplicates,
+    };
   }
 
   /**
@@ -271,7 +297,8 @@ export class Metadata<T extends AnySigned = AnySigned> {
     if (!result.verified) {
       throw new UnsignedMetadataError(
         `${roleName} version ${delegate.signed.version} has ${result.signed.size} valid signature(s) from trusted keys, ` +
-          `${result.threshold} needed (keys without a valid signature: ${[...result.unsigned].join(', ') || 'none'})`,
+          `${result.threshold} needed (keys without a valid signature: ${[...result.unsigned].join(', ') || 'none'}` +
+          `${result.duplicates.size > 0 ? `; not counted, same key as another key id: ${[...result.duplicates].join(', ')}` : ''})`,
         { role: roleName },
       );
     }

@@ -10,11 +10,17 @@
 import { FormatError } from '../errors.js';
 import { expectHashes, FieldReader, isObject, type JsonPath, type Unrecognized } from './guards.js';
 import { verifyLengthAndHashes } from './meta-file.js';
-import { checkTargetPath } from './target-path.js';
+import { checkTargetPath, unsafeTargetPathReason } from './target-path.js';
 
 /** What a targets role says about one target file. */
 export class TargetFile {
-  /** The target path (the key in `targets`). Checked safe on construction. */
+  /**
+   * The target path (the key in `targets`), verbatim. Not checked on construction: a signed
+   * targets role listing one odd name (`../x`, `/etc/passwd`, `a\\b`) must not make the whole
+   * role unusable, as python-tuf, tuf-js and tough also accept it. Code that joins the path onto
+   * a directory or URL calls {@link TargetFile.checkPath} first; the repository refuses to
+   * publish such names.
+   */
   readonly path: string;
   length: number;
   hashes: Record<string, string>;
@@ -29,7 +35,7 @@ export class TargetFile {
     custom?: Record<string, unknown>,
     unrecognized: Unrecognized = {},
   ) {
-    this.path = checkTargetPath(path);
+    this.path = path;
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new FormatError(`target ${path}: length must be an integer >= 0, got ${length}`);
     }
@@ -48,7 +54,6 @@ export class TargetFile {
    * @param path - JSON path for error messages, or a function building it (only called on error).
    */
   static fromJSON(targetPath: string, value: unknown, path: JsonPath = 'target'): TargetFile {
-    checkTargetPath(targetPath, path);
     const reader = new FieldReader(value, path);
     const length = reader.integer('length', 0);
     const hashes = expectHashes(reader.take('hashes'), reader.lazyPathOf('hashes'));
@@ -59,6 +64,25 @@ export class TargetFile {
       });
     }
     return new TargetFile(targetPath, length, hashes, custom, reader.rest());
+  }
+
+  /** Why {@link TargetFile.path} is unsafe to join onto a directory or URL, or `undefined`. */
+  get unsafePathReason(): string | undefined {
+    return unsafeTargetPathReason(this.path);
+  }
+
+  /**
+   * Throw unless {@link TargetFile.path} is safe to join onto a directory or URL.
+   *
+   * @throws UnsafePathError (`ERR_TUF_UNSAFE_PATH`) naming the path and why it is refused.
+   * @example
+   * ```ts
+   * info.checkPath(); // before using info.path as a file or URL name
+   * ```
+   */
+  checkPath(): this {
+    checkTargetPath(this.path);
+    return this;
   }
 
   toJSON(): Record<string, unknown> {

@@ -1,7 +1,9 @@
 /**
  * Target path validation: a target path from metadata is later joined onto a local directory or
  * a URL, so it must not be able to walk out of it (TUF leaves target paths opaque; we refuse
- * the ones no honest repository needs).
+ * the ones no honest repository needs). The models keep such paths as signed, so one odd entry
+ * does not make a whole targets role unusable (issue 9); the check runs where a path is used:
+ * the client's lookup and download (`TargetFile.checkPath`), the repository's add and publish.
  *
  * Refused: the empty path, absolute paths (`/x`), `.` and `..` segments, empty segments (`a//b`),
  * backslashes (a Windows separator), NUL and other C0 control characters, and drive prefixes

@@ -14,6 +14,7 @@
  */
 import { InvalidStateError } from '../errors.js';
 import {
+  checkTargetPath,
   Metadata,
   type Root,
   Snapshot,
@@ -67,6 +68,11 @@ export async function publish(
   const signedTargets: Array<{ name: string; role: SignedRole<Targets> }> = [];
   await forEachLimit(changed, CONCURRENCY, async (name) => {
     const md = state.pendingOf(name) as Metadata<Targets>;
+    // Clients accept odd names in signed metadata but refuse to install them (issue 9); a
+    // repository never signs one, even one that reached a staged file some other way.
+    for (const targetPath of Object.keys(md.signed.targets)) {
+      checkTargetPath(targetPath, `${name}.targets[${JSON.stringify(targetPath)}]`);
+    }
     if (md.signatures.size === 0)
       md.signed.expires = expiresAfter(now, periodFor(state.policy, name));
     signedTargets.push({ name, role: await finish(state, name, md, unsafe) });

@@ -116,7 +116,12 @@ export function writeFileAtomicNonDurableSync(
         // Already failing: the write error is the one to report.
       }
     }
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // The temporary file may not exist or not be nameable (ENAMETOOLONG): the write error is
+      // the one to report, as a StorageError, never a raw errno error from the cleanup.
+    }
     throw new StorageError(`cannot write ${filePath} atomically: ${(error as Error).message}`, {
       cause: error,
       filePath,

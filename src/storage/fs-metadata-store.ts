@@ -10,7 +10,11 @@
  * the directory, which fast-forward recovery relies on before it persists a new root); reads are
  * capped (a planted or corrupted multi-gigabyte file fails with a `StorageError` instead of
  * exhausting memory). Role names are encoded so that none can leave the directory; a resolved
- * path outside it is refused anyway, as defence in depth.
+ * path outside it is refused anyway, as defence in depth. A role name whose encoded file name
+ * would not fit a file system's 255-byte name limit (with room for the `.tmp-…` name of an
+ * atomic write) is stored as `@<sha256 of the role name>.json` instead: `@` never appears in an
+ * encoded name, so the two schemes cannot collide, and delegated roles with long names (signed
+ * metadata may use any string) work instead of failing with `ENAMETOOLONG`.
  *
  * Does not implement: verification (the client verifies every byte it loads), locking between
  * processes (run one updater per directory), or cleanup of stale `.tmp-` files left by a crash
@@ -21,6 +25,7 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { closeSync, constants, promises as fs, fstatSync, openSync, read, readSync } from 'node:fs';
 import * as path from 'node:path';
 import type { MetadataStore } from '../client/metadata-store.js';
@@ -33,6 +38,12 @@ import {
   writeFileAtomic,
   writeFileAtomicNonDurableSync,
 } from './atomic-file.js';
+
+/**
+ * Longest encoded file name stored as is, in bytes. NAME_MAX is 255 on Linux, macOS and Windows
+ * file systems; an atomic write's temporary name adds 18 (`.tmp-`, `-`, 12 hex digits).
+ */
+export const MAX_METADATA_FILE_NAME_LENGTH = 200;
 
 /** Default cap on one cached file: above every default download cap of the client. */
 export const DEFAULT_MAX_CACHED_FILE_LENGTH = 16 * 1024 * 1024;
@@ -117,9 +128,9 @@ export class FsMetadataStore implements MetadataStore {
     return store;
   }
 
-  /** The file path of `roleName`'s metadata. */
+  /** The file path of `roleName`'s metadata (see the module notes for long names). */
   pathOf(roleName: string): string {
-    const filePath = path.join(this.dir, metadataFileName(roleName));
+    const filePath = path.join(this.dir, storedFileName(roleName));
     // Encoded names hold no separator, so this cannot fail; kept as a guard against regressions.
     if (path.dirname(filePath) !== this.dir) {
       throw new UnsafePathError(
@@ -213,6 +224,17 @@ export class FsMetadataStore implements MetadataStore {
       throw storageError(`cannot remove ${filePath}`, error, filePath);
     }
   }
+}
+
+/**
+ * `ROLE.json` with ROLE percent-encoded as the reference names it, or `@SHA256.json` when that
+ * name is longer than {@link MAX_METADATA_FILE_NAME_LENGTH} (encoded names are ASCII, so their
+ * length is their byte length).
+ */
+function storedFileName(roleName: string): string {
+  const name = metadataFileName(roleName);
+  if (name.length <= MAX_METADATA_FILE_NAME_LENGTH) return name;
+  return `@${createHash('sha256').update(roleName, 'utf8').digest('hex')}.json`;
 }
 
 /** Roles whose cached copy must be durable, not just atomic. */
