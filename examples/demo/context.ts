@@ -10,8 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import type { ResumeResult } from 'tufota/device';
 import type { TargetFile } from 'tufota';
+import type { ResumeResult } from 'tufota/device';
 import type { StaticServer } from 'tufota/server';
 import type { AgentSteps } from './agent-steps.js';
 import {

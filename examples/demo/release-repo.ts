@@ -13,13 +13,9 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { InMemorySigner } from 'tufota';
 import type { TargetFile } from 'tufota';
-import {
-  consistentTargetPath,
-  FsRepositoryStorage,
-  Repository,
-} from 'tufota/repository';
+import { InMemorySigner } from 'tufota';
+import { consistentTargetPath, FsRepositoryStorage, Repository } from 'tufota/repository';
 
 /** What a release says about itself (`custom` of its target entry). */
 export interface ReleaseInfo {
