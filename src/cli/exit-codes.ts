@@ -100,6 +100,13 @@ export function hintFor(error: unknown, context: HintContext = {}): string | und
   if (error instanceof KeyFileError && error.problem !== undefined) {
     return KEY_FILE_HINTS[error.problem];
   }
+  if (
+    error.code === 'ERR_TUF_STORAGE' &&
+    context.publish !== true &&
+    context.command !== 'publish'
+  ) {
+    return 'check that the directory exists, its permissions and free space';
+  }
   if (error.code === 'ERR_TUF_UNSIGNED' && context.publish === true) {
     return `nothing was published or staged: run tufota ${context.command ?? 'COMMAND'} again without --publish to stage the edit, then ${HINTS.ERR_TUF_UNSIGNED}`;
   }

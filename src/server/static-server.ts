@@ -256,8 +256,8 @@ async function handle(
     // The stream owns the handle from here and closes it when it ends or is destroyed.
     const stream = handle.createReadStream({ start, end, autoClose: true });
     stream.on('error', (error) => res.destroy(error));
-    stream.on('data', (chunk: Buffer) => {
-      sent.bytes += chunk.byteLength;
+    stream.on('data', (chunk: string | Buffer) => {
+      sent.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     });
     res.on('close', () => stream.destroy());
     stream.pipe(res);
