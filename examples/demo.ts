@@ -19,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createStaticServer } from '../src/server/index.js';
+import { createStaticServer } from 'tufota/server';
 import { AgentSteps, subscribeAgentSteps } from './demo/agent-steps.js';
 import {
   bootAndResume,

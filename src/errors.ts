@@ -85,10 +85,26 @@ export class UnsupportedAlgorithmError extends FormatError {
   }
 }
 
+/**
+ * Why a key file could not be used: it cannot be read, is not a private key, is damaged
+ * (truncated or altered), needs a password none was given for, the password does not decrypt it,
+ * or it holds a key type tufota cannot sign with.
+ */
+export type KeyFileProblem =
+  | 'unreadable'
+  | 'not-pem'
+  | 'malformed'
+  | 'password-required'
+  | 'wrong-password'
+  | 'unsupported';
+
 /** A private key file is malformed, encrypted with another password, or of an unknown type. */
 export class KeyFileError extends TufError {
-  constructor(message: string, options: TufErrorOptions = {}) {
+  /** What is wrong, when known: a damaged file and a wrong password call for different fixes. */
+  readonly problem: KeyFileProblem | undefined;
+  constructor(message: string, options: TufErrorOptions & { problem?: KeyFileProblem } = {}) {
     super(message, options, 'ERR_TUF_KEY_FILE');
+    this.problem = options.problem;
   }
 }
 
@@ -270,8 +286,11 @@ export class InvalidStateError extends TufError {
 
 /** A command-line invocation or configuration file is wrong. */
 export class UsageError extends TufError {
-  constructor(message: string, options: TufErrorOptions = {}) {
+  /** What to do instead, when the thrower knows better than a generic "see --help". */
+  readonly hint: string | undefined;
+  constructor(message: string, options: TufErrorOptions & { hint?: string } = {}) {
     super(message, options, 'ERR_TUF_USAGE');
+    this.hint = options.hint;
   }
 }
 

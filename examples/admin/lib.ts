@@ -10,8 +10,8 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createUpdater, FsMetadataStore } from '../../src/client/index.js';
-import { createStaticServer, type StaticServer } from '../../src/server/index.js';
+import { createUpdater, FsMetadataStore } from 'tufota/client';
+import { createStaticServer, type StaticServer } from 'tufota/server';
 
 /** The compiled CLI next to this compiled example. */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));

@@ -12,8 +12,8 @@
  */
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { Metadata } from '../../src/models/index.js';
-import { FileSigner } from '../../src/signers/index.js';
+import { Metadata } from 'tufota';
+import { FileSigner } from 'tufota/signers';
 import { check, cleanup, device, scratch, serve, tufota, tufotaJson } from './lib.js';
 
 const password = 'example password';

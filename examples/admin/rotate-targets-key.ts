@@ -8,7 +8,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { Metadata } from '../../src/models/index.js';
+import { Metadata } from 'tufota';
 import { check, cleanup, device, scratch, serve, tufota, tufotaJson } from './lib.js';
 
 const env = { TUFOTA_KEY_PASSWORD: 'example password' };

@@ -11,7 +11,7 @@
  * @module
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { DEVICE_CHANNELS } from '../../src/device/index.js';
+import { DEVICE_CHANNELS } from 'tufota/device';
 import { formatBytes, type Narrator } from './output.js';
 
 /** One event of `DEVICE_CHANNELS.step`: `{ step, ...detail }`. */

@@ -10,9 +10,9 @@
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import type { ResumeResult } from '../../src/device/index.js';
-import type { TargetFile } from '../../src/models/index.js';
-import type { StaticServer } from '../../src/server/index.js';
+import type { TargetFile } from 'tufota';
+import type { ResumeResult } from 'tufota/device';
+import type { StaticServer } from 'tufota/server';
 import type { AgentSteps } from './agent-steps.js';
 import {
   type DeviceLayout,

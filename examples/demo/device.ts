@@ -15,7 +15,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { FsMetadataStore, HttpFetcher, Updater } from '../../src/client/index.js';
+import { FsMetadataStore, HttpFetcher, Updater } from 'tufota/client';
 import {
   BootSimulator,
   createAgent,
@@ -24,7 +24,7 @@ import {
   type SimulatedBoot,
   type SlotName,
   type UpdateAgent,
-} from '../../src/device/index.js';
+} from 'tufota/device';
 import { demoAppCheck, isBootable, readFirmwareHeader } from './firmware.js';
 
 /** The hardware id of the simulated board; releases list it in `custom.hardwareIds`. */

@@ -17,9 +17,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import type { HealthCheck, SlotController } from '../../src/device/index.js';
-import { imageStartsWith } from '../../src/device/index.js';
-import { HealthCheckError } from '../../src/errors.js';
+import type { HealthCheck, SlotController } from 'tufota/device';
+import { imageStartsWith } from 'tufota/device';
+import { HealthCheckError } from 'tufota/errors';
 
 /** First line of every demo image; the simulated bootloader boots nothing else. */
 export const IMAGE_MAGIC = 'TUFOTA-DEMO-IMAGE\n';

@@ -13,13 +13,9 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { InMemorySigner } from '../../src/index.js';
-import type { TargetFile } from '../../src/models/index.js';
-import {
-  consistentTargetPath,
-  FsRepositoryStorage,
-  Repository,
-} from '../../src/repository/index.js';
+import type { TargetFile } from 'tufota';
+import { InMemorySigner } from 'tufota';
+import { consistentTargetPath, FsRepositoryStorage, Repository } from 'tufota/repository';
 
 /** What a release says about itself (`custom` of its target entry). */
 export interface ReleaseInfo {

@@ -17,8 +17,8 @@
  *
  * @module
  */
-import type { SlotName } from '../../src/device/index.js';
-import { FsJournalStore } from '../../src/device/index.js';
+import type { SlotName } from 'tufota/device';
+import { FsJournalStore } from 'tufota/device';
 import {
   bootAndResume,
   codeOf,

@@ -70,8 +70,9 @@ describe('tufota bundle create', () => {
       ['create', '-o', 'o'],
       ['create', '-t', 'x'],
     ]) {
+      // The subcommand is checked while parsing, the options when the command runs.
       await expect(
-        bundleCommand.run(parseCommandArgs(bundleCommand, argv), io),
+        (async () => bundleCommand.run(parseCommandArgs(bundleCommand, argv), io))(),
       ).rejects.toMatchObject({
         code: 'ERR_TUF_USAGE',
       });

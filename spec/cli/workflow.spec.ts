@@ -202,7 +202,7 @@ describe('tufota CLI: create, add, publish, verify, serve', () => {
     expect(unknown.stderr).toMatch(/^error: unknown command/);
     const badOption = await tufota(['publish', '--bogus'], { cwd: repo });
     expect(badOption.code).toBe(2);
-    expect(badOption.stderr).toContain('hint: run tufota help');
+    expect(badOption.stderr).toContain('hint: see tufota publish --help');
     const json = await tufota(['status', '--json'], { cwd: work });
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stderr).error.code).toBe('ERR_TUF_INVALID_STATE');

@@ -125,7 +125,13 @@ describe('FileSigner.open refuses bad files with ERR_TUF_KEY_FILE', () => {
     [
       'corrupt PEM',
       () => '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n',
-      /malformed/,
+      /is damaged/,
+    ],
+    [
+      'truncated encrypted PEM (damage, not a password problem)',
+      () =>
+        '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIGbMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAh\n',
+      /is damaged: the PEM has no END line/,
     ],
     [
       'P-384 key',

@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import type { Io } from './io.js';
+import { closestMatch } from './suggest.js';
 
 /** One option of a command. */
 export interface OptionSpec {
@@ -39,8 +40,10 @@ export interface Command {
   /** Paragraphs shown by `tufota help CMD`. */
   description: string;
   options: Record<string, OptionSpec>;
-  /** Allowed number of positional arguments. */
+  /** Allowed number of positional arguments (a subcommand counts as one). */
   positionals: { min: number; max: number };
+  /** The subcommands the first positional names (`key generate`), checked before the count. */
+  subcommands?: readonly string[];
   /** Runs the command; resolves to the process exit code. */
   run(args: ParsedArgs, io: Io): Promise<number>;
 }
@@ -113,19 +116,98 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
   try {
     parsed = parseArgs({ args: argv, options: config, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message} (see: tufota help ${command.name})`, {
-      cause: error,
-    });
+    throw optionError(command, options, argv, error);
   }
   const values = parsed.values as ParsedArgs['values'];
   if (values.help === true) return { values, positionals: parsed.positionals };
+  if (command.subcommands !== undefined) {
+    const given = parsed.positionals[0];
+    if (given === undefined || !command.subcommands.includes(given)) {
+      throw unknownSubcommand(command.name, given, command.subcommands);
+    }
+  }
   const count = parsed.positionals.length;
   if (count < command.positionals.min || count > command.positionals.max) {
     throw new UsageError(
       `${command.name} takes ${describeCount(command.positionals)}, got ${count} (usage: ${command.usage})`,
+      { hint: `see tufota ${command.name} --help` },
     );
   }
   return { values, positionals: parsed.positionals };
+}
+
+/**
+ * A usage error in the CLI's words for what `parseArgs` refused: `unknown option --foo for
+ * 'tufota add-target'; did you mean --force? see tufota add-target --help`.
+ */
+function optionError(
+  command: Command,
+  options: Record<string, OptionSpec>,
+  argv: string[],
+  error: unknown,
+): UsageError {
+  const where = `'tufota ${command.name}'`;
+  const help = `see tufota ${command.name} --help`;
+  const message = (error as Error).message;
+  const code = (error as { code?: unknown }).code;
+  const option = /^(?:Unknown option|Option) '(?:-\w, )?(--?[^' ]+)/.exec(message)?.[1];
+  if (option === undefined) return new UsageError(`${message} (${help})`, { cause: error });
+  const spec = option.startsWith('--') ? options[option.slice(2)] : undefined;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const names = Object.keys(options).map((name) => `--${name}`);
+    const guess = option.startsWith('--') ? closestMatch(option, names) : undefined;
+    return new UsageError(
+      `unknown option ${option} for ${where}${guess === undefined ? '' : `; did you mean ${guess}?`}`,
+      { cause: error, hint: `${help} for its options` },
+    );
+  }
+  if (/does not take an argument/.test(message)) {
+    return new UsageError(`option ${option} of ${where} takes no value`, {
+      cause: error,
+      hint: help,
+    });
+  }
+  const valueName = spec?.valueName ?? 'VALUE';
+  if (/ambiguous/.test(message)) {
+    const next = argv[argv.indexOf(option) + 1] ?? '';
+    return new UsageError(
+      `option ${option} of ${where} needs a value, but ${JSON.stringify(next)} follows it`,
+      {
+        cause: error,
+        hint: `give the value: ${option} ${valueName} (write ${option}=${next} if the value really starts with -)`,
+      },
+    );
+  }
+  return new UsageError(`option ${option} of ${where} needs a value: ${option} ${valueName}`, {
+    cause: error,
+    hint: help,
+  });
+}
+
+/**
+ * The usage error for an unknown subcommand (`tufota key gen`), with a "did you mean".
+ *
+ * @example
+ * ```ts
+ * throw unknownSubcommand('key', 'gen', ['generate', 'list', 'show', 'add']);
+ * ```
+ */
+export function unknownSubcommand(
+  command: string,
+  given: string | undefined,
+  choices: readonly string[],
+): UsageError {
+  const list = `${choices.slice(0, -1).join(', ')}${choices.length > 1 ? ' or ' : ''}${choices.at(-1)}`;
+  if (given === undefined) {
+    return new UsageError(`tufota ${command} needs a subcommand: ${list}`, {
+      hint: `see tufota ${command} --help`,
+    });
+  }
+  const guess = closestMatch(given, choices);
+  return new UsageError(
+    `unknown subcommand ${JSON.stringify(given)} for 'tufota ${command}'${guess === undefined ? `; use ${list}` : `; did you mean ${command} ${guess}?`}`,
+    { hint: `see tufota ${command} --help` },
+  );
 }
 
 function describeCount({ min, max }: { min: number; max: number }): string {

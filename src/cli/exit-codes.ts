@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { TufError, UsageError } from '../errors.js';
+import { KeyFileError, type KeyFileProblem, TufError, UsageError } from '../errors.js';
 
 /** Stable exit codes. */
 export const ExitCode = {
@@ -33,10 +33,9 @@ export const EXIT_CODES_HELP = [
 
 const HINTS: Record<string, string> = {
   ERR_TUF_USAGE: 'run tufota help COMMAND for the options',
-  ERR_TUF_KEY_FILE:
-    'check the key file path and its password ($TUFOTA_KEY_PASSWORD, --password-env NAME, or a terminal prompt)',
+  ERR_TUF_KEY_FILE: 'check the key file path; tufota key show FILE says what a key file holds',
   ERR_TUF_UNSIGNED:
-    'run tufota status to see which keys must still sign; sign with tufota sign --role ROLE --key FILE (or pass --key to this command), then publish',
+    'tufota status shows which keys must still sign; sign with tufota sign --role ROLE --key FILE (or pass --key FILE), then tufota publish; a key kept on another machine signs there: tufota prepare ROLE --out DIR, tufota sign DIR/ROLE.json --key FILE, tufota import DIR/ROLE.json',
   ERR_TUF_THRESHOLD_UNREACHABLE:
     'a threshold cannot exceed the number of keys: add keys first (tufota rotate ROLE --add-key FILE) or lower --threshold',
   ERR_TUF_KEY_NOT_AUTHORIZED: 'tufota key list shows which keys each role trusts',
@@ -52,9 +51,66 @@ const HINTS: Record<string, string> = {
   ERR_TUF_UNSUPPORTED_ALGORITHM: 'use ed25519, ecdsa (P-256) or rsa keys and sha256/sha512 hashes',
 };
 
+/** What to do about each kind of unusable key file: a damaged file needs no new password. */
+const KEY_FILE_HINTS: Record<KeyFileProblem, string> = {
+  unreadable: 'check the key file path and that this user may read it',
+  'not-pem':
+    'give the private key file (FILE.pem, as written by tufota key generate), not its FILE.pub.json or another file',
+  malformed:
+    'the file is damaged (truncated or altered), which no password fixes: restore it from your backup copy',
+  'password-required':
+    'set $TUFOTA_KEY_PASSWORD (or name another variable with --password-env NAME), or run in a terminal to be asked',
+  'wrong-password':
+    'put the right password in the variable the message names (--password-env NAME picks another), or unset it and type it at the terminal prompt',
+  unsupported: 'use an ed25519, ecdsa (P-256) or rsa key (tufota key generate --type)',
+};
+
+/** Where an error happened, so the hint can name the command. */
+export interface HintContext {
+  /** The command that ran (`add-target`). */
+  command?: string;
+  /** Whether it ran with `--publish` (a refused publish staged nothing). */
+  publish?: boolean;
+}
+
+/** Hints commands attach to library errors they know the CLI answer to (see {@link withHint}). */
+const attached = new WeakMap<object, string>();
+
+/**
+ * Attach the CLI's advice to a library error without rewording it: `tufota bins create` on a
+ * delegator that already has bins hints at `tufota bins resize`.
+ */
+export function withHint<E extends object>(error: E, hint: string): E {
+  attached.set(error, hint);
+  return error;
+}
+
 /** The hint for `error`, if there is one. */
-export function hintFor(error: unknown): string | undefined {
-  return error instanceof TufError ? HINTS[error.code] : undefined;
+export function hintFor(error: unknown, context: HintContext = {}): string | undefined {
+  if (typeof error === 'object' && error !== null && attached.has(error)) {
+    return attached.get(error);
+  }
+  if (!(error instanceof TufError)) return undefined;
+  if (error instanceof UsageError) {
+    if (error.hint !== undefined) return error.hint;
+    return context.command === undefined
+      ? 'run tufota help for the commands'
+      : `see tufota ${context.command} --help`;
+  }
+  if (error instanceof KeyFileError && error.problem !== undefined) {
+    return KEY_FILE_HINTS[error.problem];
+  }
+  if (
+    error.code === 'ERR_TUF_STORAGE' &&
+    context.publish !== true &&
+    context.command !== 'publish'
+  ) {
+    return 'check that the directory exists, its permissions and free space';
+  }
+  if (error.code === 'ERR_TUF_UNSIGNED' && context.publish === true) {
+    return `nothing was published or staged: run tufota ${context.command ?? 'COMMAND'} again without --publish to stage the edit, then ${HINTS.ERR_TUF_UNSIGNED}`;
+  }
+  return HINTS[error.code];
 }
 
 /** The exit code for an error thrown by a command. */

@@ -72,10 +72,35 @@ export async function openSigner(
   // FileSigner reads the environment itself; tests run with a substituted environment.
   const name = env ?? source.passwordEnv;
   const password = source.io.env[name];
-  return FileSigner.open(file, {
-    ...passwordOptions(source, file, env),
-    ...(password !== undefined && password !== '' ? { password } : {}),
-  });
+  try {
+    return await FileSigner.open(file, {
+      ...passwordOptions(source, file, env),
+      ...(password !== undefined && password !== '' ? { password } : {}),
+    });
+  } catch (error) {
+    throw inCliWords(error, file, name, password !== undefined && password !== '');
+  }
+}
+
+/**
+ * The library's password messages speak of options (`pass a prompt`); say where the CLI looked.
+ * Other key file errors (damaged, unreadable, unsupported) already read well and pass through.
+ */
+function inCliWords(error: unknown, file: string, env: string, fromEnv: boolean): unknown {
+  if (!(error instanceof KeyFileError)) return error;
+  if (error.problem === 'wrong-password') {
+    return new KeyFileError(
+      `wrong password for key file ${file}: ${fromEnv ? `the password in $${env}` : 'the password entered'} does not decrypt it`,
+      { cause: error, problem: 'wrong-password' },
+    );
+  }
+  if (error.problem === 'password-required') {
+    return new KeyFileError(
+      `key file ${file} is encrypted and no password was found ($${env} is not set and stdin is not a terminal)`,
+      { cause: error, problem: 'password-required' },
+    );
+  }
+  return error;
 }
 
 /**
@@ -90,6 +115,7 @@ export async function readKeyFile(source: PasswordSource, file: string): Promise
     if (!stat.isFile() || stat.size > MAX_KEY_FILE) {
       throw new KeyFileError(
         `key file ${file} is not a regular file of at most ${MAX_KEY_FILE} bytes`,
+        { problem: 'unreadable' },
       );
     }
     text = await fs.readFile(file, 'utf8');
@@ -99,6 +125,7 @@ export async function readKeyFile(source: PasswordSource, file: string): Promise
       `cannot read key file ${file}: ${(error as Error).message} (check the path)`,
       {
         cause: error,
+        problem: 'unreadable',
       },
     );
   }

@@ -8,11 +8,12 @@
  * @module
  */
 import { TufError, UsageError } from '../errors.js';
-import { commandHelp, parseCommandArgs } from './args.js';
+import { type Command, commandHelp, parseCommandArgs } from './args.js';
 import { overview } from './commands/help.js';
 import { COMMANDS, helpCommand } from './commands/index.js';
-import { ExitCode, exitCodeFor, hintFor } from './exit-codes.js';
+import { ExitCode, exitCodeFor, type HintContext, hintFor } from './exit-codes.js';
 import type { Io } from './io.js';
+import { didYouMean } from './suggest.js';
 
 /**
  * Run the CLI with `argv` (without `node` and the script) and return the exit code.
@@ -34,10 +35,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       io.stdout.write('tufota 0.1.0\n');
       return ExitCode.ok;
     }
-    const command = [...COMMANDS, helpCommand].find((c) => c.name === name);
-    if (command === undefined) {
-      throw new UsageError(`unknown command ${JSON.stringify(name)}; run tufota help for the list`);
-    }
+    const command = findCommand(name);
     const args = parseCommandArgs(command, rest);
     if (args.values.help === true) {
       io.stdout.write(`${commandHelp(command)}\n`);
@@ -45,16 +43,47 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     }
     return await command.run(args, io);
   } catch (error) {
-    reportError(io, error);
+    reportError(io, error, {
+      ...(name === undefined || name.startsWith('-') ? {} : { command: name }),
+      publish: rest.includes('--publish'),
+    });
     return exitCodeFor(error);
   }
 }
 
-function reportError(io: Io, error: unknown): void {
+/**
+ * The command called `name`.
+ *
+ * @throws UsageError naming the closest command (`tufota pubish` → did you mean publish?), or
+ *   saying that options go after the command (`tufota --repo DIR status`).
+ */
+export function findCommand(name: string): Command {
+  const all = [...COMMANDS, helpCommand];
+  const command = all.find((c) => c.name === name);
+  if (command !== undefined) return command;
+  if (name.startsWith('-')) {
+    return throwUsage(`unknown option ${name} before the command`, {
+      hint: `options go after the command: tufota COMMAND ${name} …; run tufota help for the commands`,
+    });
+  }
+  return throwUsage(
+    `unknown command ${JSON.stringify(name)}${didYouMean(
+      name,
+      all.map((c) => c.name),
+    )}`,
+    { hint: 'run tufota help for the list of commands' },
+  );
+}
+
+function throwUsage(message: string, options: { hint: string }): never {
+  throw new UsageError(message, options);
+}
+
+function reportError(io: Io, error: unknown, context: HintContext): void {
   const debug = io.env.TUFOTA_DEBUG === '1';
   const known = error instanceof TufError;
   const message = error instanceof Error ? error.message : String(error);
-  const hint = hintFor(error);
+  const hint = hintFor(error, context);
   if (io.json) {
     io.stderr.write(
       `${JSON.stringify({ error: { code: known ? error.code : 'ERR_UNEXPECTED', name: error instanceof Error ? error.name : 'Error', message, ...(hint === undefined ? {} : { hint }) } })}\n`,

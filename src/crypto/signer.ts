@@ -48,6 +48,7 @@ import {
   type PublicKeyData,
   SignatureScheme,
 } from './keys.js';
+import { encryptedPemDamage } from './pem-structure.js';
 
 /**
  * Produces signatures for one key. Implementations: {@link InMemorySigner}, `FileSigner`,
@@ -154,6 +155,9 @@ export function readPrivateKeyPem(pem: string, password?: string): ReadPrivateKe
   }
   const encrypted = labels[0] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,ENCRYPTED/.test(pem);
   if (encrypted && (password === undefined || password === '')) {
+    // A damaged file is reported as such before anyone is sent looking for its password.
+    const damage = encryptedPemDamage(pem);
+    if (damage !== undefined) return fail('malformed', damage);
     return fail('password-required', 'the private key is encrypted and no password was given');
   }
   let keyObject: KeyObject;
@@ -162,12 +166,20 @@ export function readPrivateKeyPem(pem: string, password?: string): ReadPrivateKe
       encrypted ? { key: pem, format: 'pem', passphrase: password } : { key: pem, format: 'pem' },
     );
   } catch (error) {
-    // With AES-CBC a wrong password almost always fails the padding check ("bad decrypt"); in
-    // the rare case it does not, the decrypted bytes are garbage ASN.1. Either way, for an
-    // encrypted key the likely cause is the password.
+    const message = (error as Error).message;
+    if (!encrypted) return fail('malformed', `cannot parse the private key: ${message}`);
+    // A broken envelope (truncated, altered) is damage whatever the password.
+    const damage = encryptedPemDamage(pem);
+    if (damage !== undefined) return fail('malformed', damage);
+    // With an intact envelope, a wrong password fails the block cipher's padding check ("bad
+    // decrypt") with probability 255/256. Garbage that passes it means altered ciphertext (or,
+    // rarely, a wrong password), so the message names both.
+    if ((error as { code?: unknown }).code === 'ERR_OSSL_BAD_DECRYPT') {
+      return fail('wrong-password', `cannot decrypt the private key: ${message}`);
+    }
     return fail(
-      encrypted ? 'wrong-password' : 'malformed',
-      `${encrypted ? 'cannot decrypt the private key (wrong password?)' : 'cannot parse the private key'}: ${(error as Error).message}`,
+      'malformed',
+      `the private key decrypts to bytes that are not a key: the file was altered (or, rarely, the password is wrong): ${message}`,
     );
   }
   const unsupported = unsupportedReason(keyObject);

@@ -121,7 +121,7 @@ export function createHashBins(state: RepositoryState, options: CreateHashBinsOp
     (existing.succinctRoles !== undefined || (existing.roles?.length ?? 0) > 0)
   ) {
     throw new InvalidStateError(
-      `${delegatorName} already delegates; hash bins need a delegator with no delegations (use resizeHashBins to change bins)`,
+      `${delegatorName} already delegates; hash bins need a delegator with no delegations (to change the number of existing bins, resize them)`,
     );
   }
   const prefix = checkRoleFileName(options.namePrefix ?? 'bins');

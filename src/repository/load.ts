@@ -95,7 +95,8 @@ export async function createState(
   });
   for (const name of TOP_LEVEL_ROLE_NAMES) {
     const spec = options.roles?.[name];
-    if (spec === undefined) throw new InvalidStateError(`create() needs keys for the ${name} role`);
+    if (spec === undefined)
+      throw new InvalidStateError(`a new repository needs keys for the ${name} role`);
     const keys = state.keysOf(spec.keys, name);
     const threshold = checkThreshold(spec.threshold ?? 1, keys.length, name);
     for (const key of keys) root.addKey(key, name);

@@ -139,8 +139,7 @@ export function assertSigned(
     if (!status.verified) {
       throw new UnsignedMetadataError(
         `${name} version ${metadata.signed.version} has ${status.signed.length} valid signature(s) of the ${status.threshold} ` +
-          `that ${status.label} requires; add signatures from: ${status.missing.join(', ') || '(no keys listed)'} ` +
-          '(pass their signers to the repository, or use addSignature)',
+          `that ${status.label} requires; add signatures from: ${status.missing.join(', ') || '(no keys listed)'}`,
         { role: name },
       );
     }

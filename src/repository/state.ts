@@ -141,7 +141,7 @@ export class RepositoryState {
     if (md === undefined) {
       throw new InvalidStateError(
         name === 'snapshot' || name === 'timestamp'
-          ? `${name} is built and signed by publish() with its online keys; it cannot be prepared`
+          ? `${name} is built and signed at publish time with its online keys; it cannot be staged for offline signing`
           : `${name} has no pending edits to sign`,
       );
     }

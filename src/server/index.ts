@@ -4,6 +4,7 @@
  * @module
  */
 export {
+  type AccessLogEntry,
   CACHE_IMMUTABLE,
   CACHE_REVALIDATE,
   cacheControlFor,

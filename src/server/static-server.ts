@@ -53,6 +53,27 @@ export interface StaticServerOptions {
   host?: string;
   /** TCP port; default 0 (any free port, see {@link StaticServer.url}). */
   port?: number;
+  /**
+   * Called once per request when its response has ended (sent, refused or aborted), e.g. to
+   * write an access log. Exceptions it throws are ignored: logging never breaks serving.
+   */
+  onResponse?: (entry: AccessLogEntry) => void;
+}
+
+/** One served request, as {@link StaticServerOptions.onResponse} sees it. */
+export interface AccessLogEntry {
+  /** When the request arrived. */
+  time: Date;
+  method: string;
+  /** The request target as received (path and query), not decoded. */
+  path: string;
+  status: number;
+  /** Body bytes of the response (0 for `HEAD`, 304 and refusals); `undefined` when the client went away first. */
+  bytes: number | undefined;
+  /** Milliseconds from the request's arrival to the end of the response. */
+  durationMs: number;
+  /** The client's address. */
+  remoteAddress: string | undefined;
 }
 
 /** A running server. */
@@ -151,7 +172,17 @@ function refuse(res: ServerResponse, status: number, headers: Record<string, str
   res.end();
 }
 
-async function handle(realRoot: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Body bytes handed to one response so far (for the access log). */
+interface BodyCount {
+  bytes: number;
+}
+
+async function handle(
+  realRoot: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  sent: BodyCount,
+): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     refuse(res, 405, { allow: 'GET, HEAD' });
     return;
@@ -225,11 +256,45 @@ async function handle(realRoot: string, req: IncomingMessage, res: ServerRespons
     // The stream owns the handle from here and closes it when it ends or is destroyed.
     const stream = handle.createReadStream({ start, end, autoClose: true });
     stream.on('error', (error) => res.destroy(error));
+    stream.on('data', (chunk: string | Buffer) => {
+      sent.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
+    });
     res.on('close', () => stream.destroy());
     stream.pipe(res);
   } finally {
     if (!streaming) await handle.close().catch(() => {});
   }
+}
+
+/** Report `req` to `onResponse` once its response has finished or the connection closed. */
+function observe(
+  req: IncomingMessage,
+  res: ServerResponse,
+  sent: BodyCount,
+  onResponse: (entry: AccessLogEntry) => void,
+): void {
+  const time = new Date();
+  const start = performance.now();
+  let reported = false;
+  const report = (finished: boolean) => {
+    if (reported) return;
+    reported = true;
+    try {
+      onResponse({
+        time,
+        method: req.method ?? '',
+        path: req.url ?? '',
+        status: res.statusCode,
+        bytes: finished ? sent.bytes : undefined,
+        durationMs: performance.now() - start,
+        remoteAddress: req.socket.remoteAddress,
+      });
+    } catch (error) {
+      debug('server: onResponse threw: %s', (error as Error).message);
+    }
+  };
+  res.once('finish', () => report(true));
+  res.once('close', () => report(res.writableFinished));
 }
 
 /**
@@ -263,7 +328,9 @@ export async function createStaticServer(options: StaticServerOptions): Promise<
     );
   }
   const server = createServer((req, res) => {
-    handle(realRoot, req, res).catch((error: unknown) => {
+    const sent: BodyCount = { bytes: 0 };
+    if (options.onResponse !== undefined) observe(req, res, sent, options.onResponse);
+    handle(realRoot, req, res, sent).catch((error: unknown) => {
       debug('server: %s %s failed: %s', req.method, req.url, (error as Error).message);
       if (res.headersSent) res.destroy();
       else refuse(res, 500);

@@ -121,6 +121,7 @@ export class FileSigner implements Signer {
           envName,
           passwordSource,
         }),
+        { problem: first.problem === 'too-large' ? 'not-pem' : first.problem },
       );
     }
     const signerOptions: Pick<FromPemOptions, 'scheme' | 'keytype' | 'keyid'> = {
@@ -148,7 +149,7 @@ async function readKeyFile(path: string): Promise<string> {
     handle = await fs.open(path, 'r');
     const stat = await handle.stat();
     if (!stat.isFile()) {
-      throw new KeyFileError(`key file ${path} is not a regular file`);
+      throw new KeyFileError(`key file ${path} is not a regular file`, { problem: 'unreadable' });
     }
     // Read one byte past the cap so a file that grew after stat() is still caught.
     const buffer = Buffer.alloc(MAX_KEY_FILE_SIZE + 1);
@@ -162,6 +163,7 @@ async function readKeyFile(path: string): Promise<string> {
       throw new KeyFileError(
         `key file ${path} is larger than ${MAX_KEY_FILE_SIZE} bytes; it is not a PEM private key ` +
           '(check the path)',
+        { problem: 'not-pem' },
       );
     }
     return buffer.subarray(0, total).toString('utf8');
@@ -176,6 +178,7 @@ async function readKeyFile(path: string): Promise<string> {
           : '';
     throw new KeyFileError(`cannot read key file ${path}${hint}: ${(error as Error).message}`, {
       cause: error,
+      problem: 'unreadable',
     });
   } finally {
     await handle?.close().catch(() => {});
@@ -203,7 +206,7 @@ function describeProblem(
     case 'not-pem':
       return `key file ${path} is not a PEM private key: ${detail}`;
     case 'malformed':
-      return `key file ${path} is malformed (expected a PKCS#8 PEM private key): ${detail}`;
+      return `key file ${path} is damaged: ${detail}`;
   }
 }
 
@@ -241,7 +244,7 @@ export async function writeKeyFile(
     );
     if (exists) {
       throw new KeyFileError(
-        `key file ${path} already exists; refusing to overwrite a private key (remove it first, or pass overwrite: true)`,
+        `key file ${path} already exists; refusing to overwrite a private key (move it away or choose another path)`,
       );
     }
   }

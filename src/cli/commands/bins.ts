@@ -4,9 +4,16 @@
  *
  * @module
  */
-import { UsageError } from '../../errors.js';
+import { InvalidStateError, UsageError } from '../../errors.js';
 import { MAX_BIN_BIT_LENGTH } from '../../repository/index.js';
-import { type Command, integerOption, listOption, stringOption } from '../args.js';
+import {
+  type Command,
+  integerOption,
+  listOption,
+  stringOption,
+  unknownSubcommand,
+} from '../args.js';
+import { withHint } from '../exit-codes.js';
 import { printResult } from '../io.js';
 import {
   describePublish,
@@ -55,10 +62,11 @@ export const binsCommand: Command = {
     ...EDIT_OPTIONS,
   },
   positionals: { min: 1, max: 1 },
+  subcommands: ['create', 'resize'],
   async run(args, io) {
     const action = args.positionals[0];
     if (action !== 'create' && action !== 'resize')
-      throw new UsageError(`bins ${String(action)}: use bins create or bins resize`);
+      throw unknownSubcommand('bins', action, ['create', 'resize']);
     const bitLength = integerOption(args, 'bit-length', 1, MAX_BIN_BIT_LENGTH);
     if (bitLength === undefined) throw new UsageError(`bins ${action} needs --bit-length N`);
     const delegator = stringOption(args, 'delegator');
@@ -73,13 +81,23 @@ export const binsCommand: Command = {
       added = keys.added;
       const threshold = integerOption(args, 'threshold', 1, 1024);
       const prefix = stringOption(args, 'prefix');
-      bins = repo.createHashBins({
-        bitLength,
-        keys: keys.inputs,
-        ...(threshold === undefined ? {} : { threshold }),
-        ...(prefix === undefined ? {} : { namePrefix: prefix }),
-        ...(delegator === undefined ? {} : { delegator }),
-      });
+      try {
+        bins = repo.createHashBins({
+          bitLength,
+          keys: keys.inputs,
+          ...(threshold === undefined ? {} : { threshold }),
+          ...(prefix === undefined ? {} : { namePrefix: prefix }),
+          ...(delegator === undefined ? {} : { delegator }),
+        });
+      } catch (error) {
+        if (error instanceof InvalidStateError && /already delegates/.test(error.message)) {
+          throw withHint(
+            error,
+            `if its delegations are hash bins, change their number with tufota bins resize --bit-length N${delegator === undefined ? '' : ` --delegator ${delegator}`}; otherwise put the bins under a role that delegates nothing (--delegator ROLE)`,
+          );
+        }
+        throw error;
+      }
     } else {
       bins = repo.resizeHashBins(bitLength, delegator === undefined ? {} : { delegator });
     }

@@ -12,7 +12,13 @@
 import * as path from 'node:path';
 import { createBundle } from '../../bundle/index.js';
 import { UsageError } from '../../errors.js';
-import { type Command, integerOption, listOption, stringOption } from '../args.js';
+import {
+  type Command,
+  integerOption,
+  listOption,
+  stringOption,
+  unknownSubcommand,
+} from '../args.js';
 import { formatBytes, note, printResult } from '../io.js';
 import { repoDirOf } from '../session.js';
 
@@ -56,11 +62,10 @@ export const bundleCommand: Command = {
     },
   },
   positionals: { min: 1, max: 1 },
+  subcommands: ['create'],
   async run(args, io) {
     if (args.positionals[0] !== 'create') {
-      throw new UsageError(
-        `unknown bundle subcommand ${JSON.stringify(args.positionals[0])}: use create (usage: ${bundleCommand.usage})`,
-      );
+      throw unknownSubcommand('bundle', args.positionals[0], ['create']);
     }
     const targets = listOption(args, 'target');
     if (targets.length === 0)

@@ -11,7 +11,13 @@
  */
 import { UsageError } from '../../errors.js';
 import type { ExpiryPolicy } from '../../repository/index.js';
-import { type Command, formatDuration, type ParsedArgs, parseDuration } from '../args.js';
+import {
+  type Command,
+  formatDuration,
+  type ParsedArgs,
+  parseDuration,
+  unknownSubcommand,
+} from '../args.js';
 import { type Io, printResult, warn } from '../io.js';
 import { openRepository, openSession } from '../session.js';
 
@@ -79,6 +85,7 @@ export const configCommand: Command = {
   ].join('\n'),
   options: {},
   positionals: { min: 1, max: 1 + EXPIRY_KEYS.length },
+  subcommands: ['show', 'set'],
   async run(args, io) {
     switch (args.positionals[0]) {
       case 'show':
@@ -87,9 +94,7 @@ export const configCommand: Command = {
       case 'set':
         return set(args, io);
       default:
-        throw new UsageError(
-          `unknown config subcommand ${JSON.stringify(args.positionals[0])}: use show or set`,
-        );
+        throw unknownSubcommand('config', args.positionals[0], ['show', 'set']);
     }
   },
 };

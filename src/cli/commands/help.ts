@@ -6,6 +6,7 @@
 import { UsageError } from '../../errors.js';
 import { type Command, commandHelp } from '../args.js';
 import { EXIT_CODES_HELP } from '../exit-codes.js';
+import { didYouMean } from '../suggest.js';
 
 /** The overview printed by `tufota help` and `tufota --help`. */
 export function overview(commands: readonly Command[]): string {
@@ -41,9 +42,16 @@ export function makeHelpCommand(commands: () => readonly Command[]): Command {
         io.stdout.write(`${overview(commands())}\n`);
         return 0;
       }
-      const command = commands().find((c) => c.name === name);
+      const all = commands();
+      const command = all.find((c) => c.name === name);
       if (command === undefined)
-        throw new UsageError(`unknown command ${JSON.stringify(name)}; run tufota help`);
+        throw new UsageError(
+          `unknown command ${JSON.stringify(name)}${didYouMean(
+            name,
+            all.map((c) => c.name),
+          )}`,
+          { hint: 'run tufota help for the list of commands' },
+        );
       io.stdout.write(`${commandHelp(command)}\n`);
       return 0;
     },

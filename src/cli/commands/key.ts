@@ -10,7 +10,14 @@ import { type GenerateKeyType, InMemorySigner } from '../../crypto/index.js';
 import { InvalidStateError, UsageError } from '../../errors.js';
 import type { Repository } from '../../repository/index.js';
 import { writeKeyFile } from '../../signers/file-signer.js';
-import { type Command, flag, listOption, type ParsedArgs, stringOption } from '../args.js';
+import {
+  type Command,
+  flag,
+  listOption,
+  type ParsedArgs,
+  stringOption,
+  unknownSubcommand,
+} from '../args.js';
 import { keyringPath, saveConfig } from '../config.js';
 import { type Io, printResult } from '../io.js';
 import { newKeyPassword, publicKeyJson, readKeyFile } from '../keys.js';
@@ -255,6 +262,7 @@ export const keyCommand: Command = {
     },
   },
   positionals: { min: 1, max: 2 },
+  subcommands: ['generate', 'list', 'show', 'add'],
   async run(args, io) {
     switch (args.positionals[0]) {
       case 'generate':
@@ -266,9 +274,7 @@ export const keyCommand: Command = {
       case 'add':
         return add(args, io);
       default:
-        throw new UsageError(
-          `unknown key subcommand ${JSON.stringify(args.positionals[0])}: use generate, list, show or add`,
-        );
+        throw unknownSubcommand('key', args.positionals[0], ['generate', 'list', 'show', 'add']);
     }
   },
 };

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { PublicKeyData, Signer } from '../../crypto/index.js';
 import type { Repository } from '../../repository/index.js';
@@ -63,6 +64,20 @@ export async function keyInputs(session: Session, files: string[]) {
   return { added, inputs: added.map((key) => key.signer ?? key.publicKey) };
 }
 
+/** Key ids to revoke: given as ids, or as key files (`targets.pub.json`) whose id is read. */
+async function revokedKeyids(session: Session, values: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const value of values) {
+    const file = path.resolve(session.io.cwd, value);
+    const isFile = await fs.stat(file).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    out.push(isFile ? ((await readAddedKeys(session, [value]))[0]?.keyid ?? value) : value);
+  }
+  return out;
+}
+
 function roleKeys(
   repo: Repository,
   role: string,
@@ -86,7 +101,7 @@ export const rotateCommand: Command = {
   summary:
     'add or revoke keys of a role and change its threshold (root rotation for top-level roles)',
   usage:
-    'tufota rotate ROLE [--add-key FILE]... [--revoke-key KEYID]... [--threshold N] [--publish]',
+    'tufota rotate ROLE [--add-key FILE]... [--revoke-key KEYID|FILE]... [--threshold N] [--publish]',
   description: [
     'Keys are added first, then the threshold is set (when it fits), then keys are revoked. For root,',
     'targets, snapshot and timestamp a new root version is staged; publish needs a threshold of the',
@@ -103,8 +118,8 @@ export const rotateCommand: Command = {
     'revoke-key': {
       type: 'string',
       multiple: true,
-      valueName: 'KEYID',
-      description: 'key id to stop trusting (repeatable)',
+      valueName: 'KEYID|FILE',
+      description: 'key to stop trusting: its id, or its public key file (repeatable)',
     },
     threshold: { type: 'string', valueName: 'N', description: 'signatures the role needs' },
     ...EDIT_OPTIONS,
@@ -124,7 +139,9 @@ export const rotateCommand: Command = {
       repo.setThreshold(role, threshold);
       thresholdSet = true;
     }
-    for (const keyid of listOption(args, 'revoke-key')) repo.revokeKey(role, keyid);
+    for (const keyid of await revokedKeyids(session, listOption(args, 'revoke-key'))) {
+      repo.revokeKey(role, keyid);
+    }
     if (threshold !== undefined && !thresholdSet) repo.setThreshold(role, threshold);
     for (const key of added) if (key.signer !== undefined) repo.addSigners(key.signer);
     const outcome = await finishEdit(session, repo, args);
