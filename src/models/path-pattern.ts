@@ -25,8 +25,10 @@ type Token =
   | { kind: 'literal'; char: string }
   | { kind: 'class'; negate: boolean; ranges: [number, number][] };
 
-const cache = new Map<string, Token[]>();
+/** Whole pattern → one token list per `/`-separated segment. */
+const cache = new Map<string, Token[][]>();
 const CACHE_LIMIT = 10_000;
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Counts comparison steps, for tests proving the cost stays polynomial. */
 export interface MatchStats {
@@ -49,13 +51,15 @@ export function isTargetInPathPattern(
   pattern: string,
   stats?: MatchStats,
 ): boolean {
+  const segments = compilePattern(pattern);
   const targetParts = targetPath.split('/');
-  const patternParts = pattern.split('/');
-  if (targetParts.length !== patternParts.length) return false;
+  if (targetParts.length !== segments.length) return false;
   const counter = stats ?? { steps: 0 };
   for (let i = 0; i < targetParts.length; i++) {
-    const tokens = compileSegment(patternParts[i] as string);
-    if (!matchTokens(tokens, [...(targetParts[i] as string)], counter)) return false;
+    const part = targetParts[i] as string;
+    // Match by code point, as `fnmatch` does; a string without surrogates is its own code points.
+    const chars = SURROGATE.test(part) ? [...part] : part;
+    if (!matchTokens(segments[i] as Token[], chars, counter)) return false;
   }
   return true;
 }
@@ -67,7 +71,7 @@ export function isTargetInPathPattern(
  */
 function matchTokens(
   tokens: readonly Token[],
-  text: readonly string[],
+  text: ArrayLike<string>,
   stats: MatchStats,
 ): boolean {
   let t = 0;
@@ -110,14 +114,14 @@ function matchesChar(token: Token, char: string): boolean {
   }
 }
 
-function compileSegment(pattern: string): Token[] {
-  let tokens = cache.get(pattern);
-  if (tokens === undefined) {
-    tokens = tokenize(pattern);
+function compilePattern(pattern: string): Token[][] {
+  let segments = cache.get(pattern);
+  if (segments === undefined) {
+    segments = pattern.split('/').map(tokenize);
     if (cache.size >= CACHE_LIMIT) cache.clear();
-    cache.set(pattern, tokens);
+    cache.set(pattern, segments);
   }
-  return tokens;
+  return segments;
 }
 
 /** Python's `fnmatch.translate` parsing, for one segment, into tokens instead of a regex. */
