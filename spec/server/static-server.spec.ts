@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type AccessLogEntry,
   CACHE_IMMUTABLE,
   CACHE_REVALIDATE,
   createStaticServer,
@@ -254,5 +255,75 @@ describe('static server rules as tables', () => {
     expect(resolveRequestPath('/a/%2e%2e/b')).toMatchObject({ status: 400 });
     expect(resolveRequestPath(`/${'a'.repeat(9000)}`)).toMatchObject({ status: 414 });
     expect(resolveRequestPath('relative')).toMatchObject({ status: 400 });
+  });
+});
+
+describe('createStaticServer onResponse (access log)', () => {
+  let root: string;
+  let server: StaticServer;
+  const entries: AccessLogEntry[] = [];
+  const big = 32 * 1024 * 1024;
+
+  beforeAll(async () => {
+    root = await mkdtemp(path.join(tmpdir(), 'tufota-server-log-'));
+    await mkdir(path.join(root, 'targets'));
+    await writeFile(path.join(root, 'targets', 'small.bin'), 'x'.repeat(1000));
+    await writeFile(path.join(root, 'targets', 'big.bin'), Buffer.alloc(big));
+    server = await createStaticServer({
+      root,
+      onResponse: (entry) => {
+        entries.push(entry);
+        throw new Error('a failing logger never breaks serving');
+      },
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** Wait for the entry of `n` requests (bounded by the test timeout). */
+  async function entry(n: number) {
+    while (entries.length < n) await new Promise((r) => setTimeout(r, 10));
+    return entries[n - 1];
+  }
+
+  it('reports method, raw path, status and body bytes once per request', async () => {
+    const reply = await send(server, '/targets/small.bin?x=1');
+    expect(reply.status).toBe(200);
+    expect(await entry(1)).toMatchObject({
+      method: 'GET',
+      path: '/targets/small.bin?x=1',
+      status: 200,
+      bytes: 1000,
+      remoteAddress: '127.0.0.1',
+    });
+    await send(server, '/targets/small.bin', { method: 'HEAD' });
+    expect(await entry(2)).toMatchObject({ method: 'HEAD', status: 200, bytes: 0 });
+    await send(server, '/targets/%2e%2e/x');
+    expect(await entry(3)).toMatchObject({ status: 400, bytes: 0 });
+    expect((await entry(3))?.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('reports no byte count when the client goes away mid-body', async () => {
+    const before = entries.length;
+    await new Promise<void>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port: server.port, path: '/targets/big.bin' },
+        (res) => {
+          // Read one chunk of 32 MiB, then hang up: the server cannot have finished.
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        },
+      );
+      req.on('error', (error) =>
+        (error as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(error),
+      );
+      req.end();
+    });
+    const logged = await entry(before + 1);
+    expect(logged).toMatchObject({ path: '/targets/big.bin', status: 200, bytes: undefined });
   });
 });

@@ -213,6 +213,7 @@ export function unknownSubcommand(
 function describeCount({ min, max }: { min: number; max: number }): string {
   if (min === max) return min === 0 ? 'no arguments' : `${min} argument${min === 1 ? '' : 's'}`;
   if (max === Number.POSITIVE_INFINITY) return `at least ${min} argument${min === 1 ? '' : 's'}`;
+  if (min === 0) return `at most ${max} argument${max === 1 ? '' : 's'}`;
   return `${min} to ${max} arguments`;
 }
 
