@@ -16,6 +16,7 @@ const PURE = [
   'client/trusted-set.ts',
   'client/role-keys.ts',
   'uptane/verify',
+  'uptane/director/manifest-processing.ts',
 ];
 const FORBIDDEN_MODULES = [
   /^node:(fs|net|http|https|http2|child_process|dgram|tls|dns|worker_threads)(\/|$)/,
