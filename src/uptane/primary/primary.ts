@@ -156,6 +156,14 @@ export class Primary {
       director: Object.fromEntries(result.files.director),
       image: Object.fromEntries(result.files.image),
     };
+    // A partial-verification secondary reads the director's `targets.json` every time, even
+    // when nothing changed and the primary read no new targets (step 4 stopped it).
+    for (const role of ['snapshot', 'targets'] as const) {
+      const bytes = result.director[role];
+      if (bytes !== undefined && !Object.hasOwn(files.director, `${role}.json`)) {
+        files.director[`${role}.json`] = bytes;
+      }
+    }
     const outcomes: EcuCycleResult[] = [];
     // Steps 3–4: each secondary's image, verified here, then by the secondary.
     for (const [i, transport] of secondaries.entries()) {
