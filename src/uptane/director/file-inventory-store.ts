@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { encodeRoleName } from '../../client/role-names.js';
 import { StorageError } from '../../errors.js';
-import { writeFileAtomic } from '../../storage/atomic-file.js';
+import { TEMP_PREFIX, writeFileAtomic } from '../../storage/atomic-file.js';
 import type { DeviceRecord, InventoryStore } from './inventory.js';
 
 /** Largest device record read back. */
@@ -95,7 +95,7 @@ export class FileInventoryStore implements InventoryStore {
   async listDevices(): Promise<string[]> {
     const names = await fs.readdir(path.join(this.#dir, 'devices')).catch(() => [] as string[]);
     return names
-      .filter((n) => n.endsWith('.json') && !n.startsWith('.'))
+      .filter((n) => n.endsWith('.json') && !n.startsWith(TEMP_PREFIX))
       .map((n) => decodeURIComponent(n.slice(0, -'.json'.length)));
   }
 }
