@@ -89,6 +89,7 @@ export {
   findOwnAssignment,
   verifyImageBytes,
 } from './verify/image-checks.js';
+export { delegationHardwareIds, searchImageDelegations } from './verify/image-delegations.js';
 export {
   type EcuVersionReport,
   ecuVersionReportFromJSON,

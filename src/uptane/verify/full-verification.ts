@@ -162,7 +162,13 @@ export async function verifyFull(input: FullVerificationInput): Promise<FullVeri
         { ecuSerial: assignment.ecuSerial },
       );
     }
-    const imageTarget = await findImageTarget(image, input.image.reader, path, limits);
+    const imageTarget = await findImageTarget(
+      image,
+      input.image.reader,
+      path,
+      assignment.hardwareId,
+      limits,
+    );
     const installed = input.installedReleaseCounters?.get(assignment.ecuSerial);
     const previous = floors.get(assignment.ecuSerial);
     const floor =

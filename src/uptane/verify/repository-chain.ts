@@ -18,12 +18,12 @@
  *
  * @module
  */
-import { searchDelegations } from '../../client/delegation-search.js';
 import { metadataFileName } from '../../client/role-names.js';
 import { TrustedMetadataSet } from '../../client/trusted-set.js';
 import { EqualVersionNumberError, NotFoundError, RepositoryError } from '../../errors.js';
 import { getOwn, type Metadata, type TargetFile, type Targets } from '../../models/index.js';
 import { asUptaneError, type UptaneRepositoryName } from './attacks.js';
+import { searchImageDelegations } from './image-delegations.js';
 
 /**
  * Reads one metadata file of a repository by file name (`3.root.json`, `timestamp.json`,
@@ -227,9 +227,9 @@ async function readTargetsRole(
 }
 
 /**
- * §5.4.4.2 step 10.1 with §5.4.4.7: find the image repository's entry for `targetPath` through
- * its delegations (pre-order depth-first, terminating delegations respected), each delegated role
- * verified against the delegator of the path being followed.
+ * §5.4.4.2 step 10.1 with §5.4.4.7: find the image repository's entry for `targetPath`, built for
+ * `hardwareId`, through the delegations that apply to both (`image-delegations.ts`), each
+ * delegated role verified against the delegator of the path being followed.
  *
  * @returns the entry, or `undefined` when no role reached lists the path.
  */
@@ -237,13 +237,22 @@ export async function findImageTarget(
   loaded: LoadedRepository,
   reader: MetadataReader,
   targetPath: string,
+  hardwareId: string,
   limits: ChainLimits = DEFAULT_CHAIN_LIMITS,
 ): Promise<TargetFile | undefined> {
   const { set, name, files } = loaded;
-  return searchDelegations(targetPath, limits.maxDelegations, async (role, delegator) => {
-    const known = set.getDelegatedRole(role, delegator);
-    if (known !== undefined) return known;
-    const bytes = await readTargetsRole(name, set, reader, files, role, limits);
-    return step(name, (): Metadata<Targets> => set.updateDelegatedTargets(bytes, role, delegator));
-  });
+  return searchImageDelegations(
+    targetPath,
+    hardwareId,
+    limits.maxDelegations,
+    async (role, delegator) => {
+      const known = set.getDelegatedRole(role, delegator);
+      if (known !== undefined) return known;
+      const bytes = await readTargetsRole(name, set, reader, files, role, limits);
+      return step(
+        name,
+        (): Metadata<Targets> => set.updateDelegatedTargets(bytes, role, delegator),
+      );
+    },
+  );
 }
