@@ -128,7 +128,7 @@ function unb64(text: string): Uint8Array {
  */
 export class Director {
   readonly #inventory: InventoryStore;
-  readonly #signers: DirectorSigners;
+  #signers: DirectorSigners;
   readonly #expiry: DirectorExpiry;
   readonly #now: () => Date;
   #roots: Uint8Array[];
@@ -158,7 +158,7 @@ export class Director {
     return director;
   }
 
-  async #signRoot(version: number): Promise<Uint8Array> {
+  async #signRoot(version: number, previousRootSigner?: Signer): Promise<Uint8Array> {
     const root = new Root({
       version,
       expires: new Date(this.#now().getTime() + this.#expiry.root),
@@ -175,7 +175,35 @@ export class Director {
     }
     const metadata = new Metadata(root);
     await metadata.sign(this.#signers.root);
+    if (previousRootSigner !== undefined && previousRootSigner.keyid !== this.#signers.root.keyid) {
+      await metadata.sign(previousRootSigner, { append: true });
+    }
     return metadata.toBytes();
+  }
+
+  /**
+   * Rotate director keys: publish root version N+1 listing `signers` (the roles not given keep
+   * their keys), signed by the current root key and by the new one (§5.4.4.3 step 2.3). Every
+   * device's targets, snapshot and timestamp are re-signed with the new keys on their next
+   * request. ECUs follow the rotation on their next cycle (partial-verification secondaries too,
+   * from the roots the primary forwards).
+   */
+  rotateKeys(signers: Partial<DirectorSigners>): Promise<number> {
+    return this.#serialize(async () => {
+      const previous = this.#signers;
+      this.#signers = { ...previous, ...signers };
+      const version = this.#roots.length + 1;
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.#signRoot(version, previous.root);
+      } catch (error) {
+        this.#signers = previous;
+        throw error;
+      }
+      await this.#inventory.saveRoot(version, bytes);
+      this.#roots = [...this.#roots, bytes];
+      return version;
+    });
   }
 
   /** Run `task` after every earlier call (read-modify-write of device records). */
@@ -299,7 +327,11 @@ export class Director {
       if (record === undefined) return undefined;
       let meta = record.metadata;
       const refreshBy = this.#now().getTime() + this.#expiry.timestamp / 2;
-      if (meta === undefined || Date.parse(meta.expires) <= refreshBy) {
+      if (
+        meta === undefined ||
+        Date.parse(meta.expires) <= refreshBy ||
+        meta.rootVersion !== this.#roots.length
+      ) {
         meta = await this.#generate(record);
         record.metadata = meta;
         await this.#inventory.saveDevice(record);
@@ -408,6 +440,7 @@ export class Director {
       now + this.#expiry.timestamp,
     );
     return {
+      rootVersion: this.#roots.length,
       targetsVersion,
       snapshotVersion,
       timestampVersion,

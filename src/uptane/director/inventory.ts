@@ -45,6 +45,8 @@ export interface ImageAssignment {
 
 /** The director's per-device metadata, last generated. */
 export interface DeviceMetadataRecord {
+  /** The director root version whose keys signed these files. */
+  rootVersion?: number;
   targetsVersion: number;
   snapshotVersion: number;
   timestampVersion: number;
