@@ -15,6 +15,8 @@
  * - {@link StorageError}, {@link SlotError}: local persistence and boot-slot adapters failed.
  * - {@link InvalidStateError}: the API was used in the wrong order. Never swallowed as bad
  *   metadata.
+ * - {@link UptaneError} (a `RepositoryError`): an Uptane check refused something and names the
+ *   attack (`ERR_TUF_UPTANE_<ATTACK>`).
  *
  * @module
  */
@@ -359,8 +361,16 @@ export function uptaneErrorCode(attack: UptaneAttack): string {
 }
 
 /**
- * Uptane verification refused metadata, an image or a manifest. `attack` names what was
- * detected; `ecuSerial` the ECU concerned, where one is.
+ * Uptane refused metadata, an image, a manifest or the clock. `attack` names what was detected
+ * (it also goes into the ECU's next version report); `ecuSerial` the ECU concerned, where one is.
+ * A {@link RepositoryError}, so code that stops an update on untrusted metadata stops on it too.
+ *
+ * @example
+ * ```ts
+ * try { await primary.updateCycle(); } catch (e) {
+ *   if (e instanceof UptaneError) console.error(e.code, e.attack); // ERR_TUF_UPTANE_FREEZE freeze
+ * }
+ * ```
  */
 export class UptaneError extends RepositoryError {
   readonly attack: UptaneAttack;
