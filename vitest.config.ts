@@ -10,7 +10,7 @@ export default defineConfig({
       { find: /^tufota$/, replacement: src('index.ts') },
       { find: /^tufota\/errors$/, replacement: src('errors.ts') },
       {
-        find: /^tufota\/(client|repository|signers|device|testing|server)$/,
+        find: /^tufota\/(client|repository|uptane|signers|device|testing|server)$/,
         replacement: src('$1/index.ts'),
       },
     ],

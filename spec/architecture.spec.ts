@@ -24,6 +24,8 @@ const PURE = [
   'client/target-verifier.ts',
   'client/delegation-search.ts',
   'client/config.ts',
+  'uptane/verify',
+  'uptane/director/manifest-processing.ts',
 ];
 
 function listTs(path: string): string[] {

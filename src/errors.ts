@@ -15,6 +15,8 @@
  * - {@link StorageError}, {@link SlotError}: local persistence and boot-slot adapters failed.
  * - {@link InvalidStateError}: the API was used in the wrong order. Never swallowed as bad
  *   metadata.
+ * - {@link UptaneError} (a `RepositoryError`): an Uptane check refused something and names the
+ *   attack (`ERR_TUF_UPTANE_<ATTACK>`).
  *
  * @module
  */
@@ -323,5 +325,82 @@ export class RepositoryEditError extends TufError {
 export class UnexpectedFallbackError extends SlotError {
   constructor(message: string, options: TufErrorOptions = {}) {
     super(message, options, 'ERR_TUF_UNEXPECTED_FALLBACK');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Uptane.
+
+/**
+ * The attacks (and attack-like failures) Uptane verification names. The name goes into the
+ * error's `code` (`ERR_TUF_UPTANE_` + the name in upper snake case) and into the ECU's next
+ * version report (`attacks_detected`), so the director learns what an ECU refused and why.
+ */
+export const UptaneAttack = {
+  /** Director and image repository disagree on an image's length or hashes. */
+  imageMismatch: 'image-mismatch',
+  /** The director assigns an image the image repository does not list (arbitrary software). */
+  imageNotInImageRepository: 'image-not-in-image-repository',
+  /** The assigned image is not built for the ECU's hardware id. */
+  hardwareMismatch: 'hardware-id-mismatch',
+  /** A release counter (or metadata version) lower than the one already trusted. */
+  rollback: 'rollback',
+  /** Director metadata made for another device (its `custom.deviceId` is not ours). */
+  wrongDevice: 'replay-for-another-device',
+  /** The director's targets name one ECU serial more than once. */
+  duplicateEcu: 'ecu-listed-twice',
+  /** The director's targets (or a manifest) name an ECU this device (or the director) lacks. */
+  unknownEcu: 'unknown-ecu',
+  /** The director's targets delegate, which Uptane forbids. */
+  directorDelegation: 'director-delegation',
+  /** Expired metadata: a freeze attack or a stale repository. */
+  freeze: 'freeze',
+  /** Metadata versions or hashes that do not belong together. */
+  mixAndMatch: 'mix-and-match',
+  /** Metadata signed by no trusted threshold of keys. */
+  arbitrarySoftware: 'arbitrary-software',
+  /** An ECU version report whose counter does not increase (replayed or reordered). */
+  manifestReplay: 'manifest-replay',
+  /** A manifest reports an installed image the director never assigned. */
+  unassignedImage: 'unassigned-image',
+  /** A manifest or version report not signed by the registered key. */
+  forgedManifest: 'forged-manifest',
+  /** The device clock is behind the persisted time floor. */
+  clockBehind: 'clock-behind-floor',
+  /** The image bytes do not match the verified length and hashes. */
+  imageTampered: 'image-tampered',
+} as const;
+
+/** One of the {@link UptaneAttack} names. */
+export type UptaneAttack = (typeof UptaneAttack)[keyof typeof UptaneAttack];
+
+/** The stable error code of an attack: `ERR_TUF_UPTANE_IMAGE_MISMATCH`, … */
+export function uptaneErrorCode(attack: UptaneAttack): string {
+  return `ERR_TUF_UPTANE_${attack.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * Uptane refused metadata, an image, a manifest or the clock. `attack` names what was detected
+ * (it also goes into the ECU's next version report); `ecuSerial` the ECU concerned, where one is.
+ * A {@link RepositoryError}, so code that stops an update on untrusted metadata stops on it too.
+ *
+ * @example
+ * ```ts
+ * try { await primary.updateCycle(); } catch (e) {
+ *   if (e instanceof UptaneError) console.error(e.code, e.attack); // ERR_TUF_UPTANE_FREEZE freeze
+ * }
+ * ```
+ */
+export class UptaneError extends RepositoryError {
+  readonly attack: UptaneAttack;
+  readonly ecuSerial: string | undefined;
+  constructor(
+    attack: UptaneAttack,
+    message: string,
+    options: TufErrorOptions & { role?: string; ecuSerial?: string } = {},
+  ) {
+    super(`${message} [${attack}]`, options, uptaneErrorCode(attack));
+    this.attack = attack;
+    this.ecuSerial = options.ecuSerial;
   }
 }

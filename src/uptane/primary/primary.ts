@@ -1,0 +1,262 @@
+/**
+ * `Primary`: the Uptane primary ECU (Standard 2.1.0 §5.4.2, "What the Primary does"). One update
+ * cycle:
+ *
+ * 1. §5.4.2.3: the trusted time (`TrustedClock`);
+ * 2. §5.4.2.4: full verification (§5.4.4.2, `verifyFull`) of both repositories for every ECU of
+ *    the vehicle — its own and each secondary's (their serials and hardware ids come from the
+ *    transports) — consulting the TAP 4 repository map;
+ * 3. §5.4.2.5: download every assigned image and check its length and every hash;
+ * 4. §5.4.2.7–§5.4.2.8: send each secondary the metadata files it needs (all that were read: a
+ *    full-verification secondary needs both repositories) and its image; the secondary verifies
+ *    them itself;
+ * 5. its own image last (the agent reboots into it);
+ * 6. §5.4.2.1: the vehicle version manifest — every ECU's signed version report, signed by the
+ *    primary — built by {@link Primary.manifest} and sent by {@link Primary.report}.
+ *
+ * Any refusal that names an attack is recorded for the ECU that detected it and goes into its
+ * next version report. Verified metadata is persisted only after verification succeeded.
+ *
+ * Images are held in memory between download and install (fine for the megabyte images of most
+ * ECUs; a streaming path to disk is not implemented). Calls are serialized.
+ *
+ * @module
+ */
+import { InvalidStateError, TufError } from '../../errors.js';
+import type { TargetFile } from '../../models/index.js';
+import { Ecu, type EcuOptions } from '../ecu/ecu.js';
+import type { SecondaryTransport, UpdateBundle } from '../transport/secondary-transport.js';
+import { verifyFull } from '../verify/full-verification.js';
+import { verifyImageBytes } from '../verify/image-checks.js';
+import { signEnvelope, vehicleManifestToJSON } from '../verify/manifest.js';
+import type { ChainLimits, MetadataReader } from '../verify/repository-chain.js';
+import type { RepositoryMap } from '../verify/repository-map.js';
+
+/** Options of {@link Primary.create}. */
+export interface PrimaryOptions extends EcuOptions {
+  /** Reads director metadata for this device (`httpMetadataReader` over the map's URL). */
+  directorReader: MetadataReader;
+  /** Reads image repository metadata. */
+  imageReader: MetadataReader;
+  /** Downloads an image the image repository lists (capped at its length). */
+  fetchImage: (target: TargetFile) => Promise<Uint8Array>;
+  secondaries?: readonly SecondaryTransport[];
+  /** Delivers the signed vehicle version manifest to the director. */
+  sendManifest?: (bytes: Uint8Array) => Promise<void>;
+  /** The TAP 4 map (default: every path needs both repositories). */
+  repositoryMap?: RepositoryMap;
+  limits?: ChainLimits;
+}
+
+/** What happened to one ECU in a cycle. */
+export interface EcuCycleResult {
+  ecuSerial: string;
+  outcome: 'no-update' | 'installing' | 'failed';
+  targetPath?: string;
+  /** Why it failed (an `UptaneError` names the attack). */
+  error?: unknown;
+}
+
+/** Result of {@link Primary.updateCycle}. */
+export interface UpdateCycleResult {
+  correlationId: string | undefined;
+  directorUnchanged: boolean;
+  ecus: EcuCycleResult[];
+}
+
+/**
+ * The primary ECU.
+ *
+ * @example
+ * ```ts
+ * const primary = await Primary.create({ deviceId: 'vin-1', ecuSerial: 'gw-1', hardwareId: 'gateway',
+ *   signer, store, clock, agent: { slots, stateDir }, directorReader, imageReader, fetchImage,
+ *   secondaries: [new HttpSecondaryTransport('http://10.0.0.7:9000')], sendManifest });
+ * await primary.ecu.provision({ director: directorRoot, image: imageRoot });
+ * await primary.resume();          // on every start
+ * await primary.updateCycle();     // verifies, distributes, installs (reboots into its own image)
+ * await primary.report();          // the vehicle version manifest to the director
+ * ```
+ */
+export class Primary {
+  readonly ecu: Ecu;
+  readonly #options: PrimaryOptions;
+  #queue: Promise<unknown> = Promise.resolve();
+  #installationReport: Record<string, unknown> | undefined;
+
+  private constructor(ecu: Ecu, options: PrimaryOptions) {
+    this.ecu = ecu;
+    this.#options = options;
+  }
+
+  static async create(options: PrimaryOptions): Promise<Primary> {
+    return new Primary(await Ecu.create(options), options);
+  }
+
+  #serialize<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** After a reboot: conclude the primary's own install (see `UpdateAgent.resume`). */
+  resume() {
+    return this.#serialize(() => this.ecu.resume());
+  }
+
+  /**
+   * Run one update cycle.
+   *
+   * @throws UptaneError naming the attack when the metadata is refused (recorded for the next
+   *   manifest); DownloadError when a repository cannot be reached.
+   */
+  updateCycle(): Promise<UpdateCycleResult> {
+    return this.#serialize(async () => {
+      try {
+        return await this.#cycle();
+      } catch (error) {
+        await this.ecu.recordAttack(error);
+        throw error;
+      }
+    });
+  }
+
+  async #cycle(): Promise<UpdateCycleResult> {
+    const ecu = this.ecu;
+    const options = this.#options;
+    const secondaries = options.secondaries ?? [];
+    // Step 1 (§5.4.4.2 step 1).
+    const referenceTime = await ecu.clock.now();
+    const infos = await Promise.all(secondaries.map((s) => s.info()));
+    const ecus = new Map<string, string>([[ecu.ecuSerial, ecu.hardwareId]]);
+    for (const info of infos) {
+      if (ecus.has(info.ecuSerial)) {
+        throw new InvalidStateError(`two ECUs of this vehicle claim serial ${info.ecuSerial}`);
+      }
+      ecus.set(info.ecuSerial, info.hardwareId);
+    }
+    const installed = await ecu.installedReleaseCounter();
+    // Step 2: full verification for every ECU.
+    const result = await verifyFull({
+      deviceId: ecu.deviceId,
+      ecus,
+      allEcusKnown: true,
+      director: { reader: options.directorReader, trusted: await ecu.requireTrusted('director') },
+      image: { reader: options.imageReader, trusted: await ecu.requireTrusted('image') },
+      referenceTime,
+      ...(options.repositoryMap !== undefined ? { repositoryMap: options.repositoryMap } : {}),
+      ...(installed !== undefined
+        ? { installedReleaseCounters: new Map([[ecu.ecuSerial, installed]]) }
+        : {}),
+      ...(options.limits !== undefined ? { limits: options.limits } : {}),
+    });
+    await ecu.saveTrusted('director', result.director);
+    if (result.image !== undefined) await ecu.saveTrusted('image', result.image);
+    const files = {
+      director: Object.fromEntries(result.files.director),
+      image: Object.fromEntries(result.files.image),
+    };
+    // A partial-verification secondary reads the director's `targets.json` every time, even
+    // when nothing changed and the primary read no new targets (step 4 stopped it).
+    for (const role of ['snapshot', 'targets'] as const) {
+      const bytes = result.director[role];
+      if (bytes !== undefined && !Object.hasOwn(files.director, `${role}.json`)) {
+        files.director[`${role}.json`] = bytes;
+      }
+    }
+    const outcomes: EcuCycleResult[] = [];
+    // Steps 3–4: each secondary's image, verified here, then by the secondary.
+    for (const [i, transport] of secondaries.entries()) {
+      const serial = (infos[i] as { ecuSerial: string }).ecuSerial;
+      const verified = result.images.find((v) => v.assignment.ecuSerial === serial);
+      const bundle: UpdateBundle = { director: files.director, image: files.image };
+      try {
+        if (verified !== undefined) {
+          const bytes = await options.fetchImage(verified.imageTarget);
+          verifyImageBytes(verified.assignment, bytes);
+          bundle.imageBytes = bytes;
+        }
+        const done = await transport.update(bundle);
+        outcomes.push({
+          ecuSerial: serial,
+          outcome: done.outcome,
+          ...(done.targetPath !== undefined ? { targetPath: done.targetPath } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof TufError)) throw error;
+        // The secondary records what it refused; an image refused here is the primary's finding.
+        if (verified !== undefined && bundle.imageBytes === undefined)
+          await ecu.recordAttack(error);
+        outcomes.push({ ecuSerial: serial, outcome: 'failed', error });
+      }
+    }
+    // Step 5: the primary's own image, last.
+    const own = result.images.find((v) => v.assignment.ecuSerial === ecu.ecuSerial);
+    if (own === undefined) {
+      outcomes.push({ ecuSerial: ecu.ecuSerial, outcome: 'no-update' });
+    } else {
+      const current = await ecu.installedImage();
+      const target = own.imageTarget;
+      if (
+        current !== undefined &&
+        current.filepath === target.path &&
+        Object.entries(target.hashes).every(([a, h]) => current.hashes[a] === h)
+      ) {
+        outcomes.push({ ecuSerial: ecu.ecuSerial, outcome: 'no-update', targetPath: target.path });
+      } else {
+        const bytes = await options.fetchImage(target);
+        verifyImageBytes(own.assignment, bytes);
+        outcomes.push({ ecuSerial: ecu.ecuSerial, outcome: 'installing', targetPath: target.path });
+        await ecu.install(target, bytes);
+      }
+    }
+    this.#installationReport = {
+      correlation_id: result.correlationId ?? '',
+      items: outcomes.map((o) => ({
+        ecu_serial: o.ecuSerial,
+        outcome: o.outcome,
+        ...(o.error instanceof TufError ? { error_code: o.error.code } : {}),
+      })),
+    };
+    return {
+      correlationId: result.correlationId,
+      directorUnchanged: result.directorUnchanged,
+      ecus: outcomes,
+    };
+  }
+
+  /**
+   * The signed vehicle version manifest (§5.4.2.1.1): every ECU's fresh version report (its own
+   * and each secondary's), signed by the primary's key.
+   */
+  manifest(): Promise<Uint8Array> {
+    return this.#serialize(async () => {
+      const reports: Record<string, Record<string, unknown>> = {
+        [this.ecu.ecuSerial]: await this.ecu.versionReport(),
+      };
+      for (const transport of this.#options.secondaries ?? []) {
+        const info = await transport.info();
+        reports[info.ecuSerial] = await transport.versionReport();
+      }
+      const signed = vehicleManifestToJSON({
+        deviceId: this.ecu.deviceId,
+        primaryEcuSerial: this.ecu.ecuSerial,
+        ecuVersionManifests: reports,
+        ...(this.#installationReport !== undefined
+          ? { installationReport: this.#installationReport }
+          : {}),
+      });
+      const envelope = await signEnvelope(signed, this.#options.signer);
+      return new TextEncoder().encode(JSON.stringify(envelope));
+    });
+  }
+
+  /** Build the manifest and send it to the director (`sendManifest`). */
+  async report(): Promise<Uint8Array> {
+    const send = this.#options.sendManifest;
+    if (send === undefined) throw new InvalidStateError('no sendManifest was configured');
+    const bytes = await this.manifest();
+    await send(bytes);
+    return bytes;
+  }
+}
