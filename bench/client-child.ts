@@ -7,17 +7,15 @@
  * phase needs but does not measure (the refresh before (b), the look-ups before (c)) runs
  * first; only the phase itself is timed, while the reported peak RSS is the whole process's up
  * to the end of the phase. The client library is imported dynamically, so the other one is
- * never loaded into the process.
+ * never loaded into the process; so are the modules only the floor needs, so that a
+ * {@link ClientJob.freshProcess} run of (a) counts nothing but the client's own loading.
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { targetUrlPath } from '../src/client/role-names.js';
 import { peakRssMiB } from './peak-rss.js';
 
 /** What the parent asks one child to do. */
@@ -42,6 +40,13 @@ export interface ClientJob {
   downloads: string[];
   /** Downloads in flight at once in phase (c); default 1. */
   concurrency?: number;
+  /**
+   * Phase (a) only: the parent times this process from spawn to exit, so the figure includes
+   * Node's start-up and the client's module loading, as one conformance-client call does. The
+   * child reports its CPU time since the process started. With client `floor` the child does
+   * nothing: the cost of starting Node and this harness, which no client can beat.
+   */
+  freshProcess?: boolean;
 }
 
 /** What one child reports. */
@@ -54,6 +59,8 @@ export interface ClientRunResult {
   maxRssMiB: number;
   /** Look-ups that found their target, or files downloaded: a check that the work was done. */
   found: number;
+  /** CPU time (user + system) of the whole process, start-up included, at the end. */
+  processCpuMs: number;
 }
 
 /** The operations a phase needs, the same for both clients. */
@@ -111,6 +118,11 @@ async function tufJsDriver(job: ClientJob, metadataDir: string, targetDir: strin
  */
 async function floorDriver(job: ClientJob, metadataDir: string, targetDir: string) {
   const ours = await tufotaDriver(job, metadataDir, targetDir);
+  const [{ createHash }, http, { targetUrlPath }] = await Promise.all([
+    import('node:crypto'),
+    import('node:http'),
+    import('../src/client/role-names.js'),
+  ]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
   let temps = 0;
   return {
@@ -125,7 +137,7 @@ async function floorDriver(job: ClientJob, metadataDir: string, targetDir: strin
       try {
         const sha256 = createHash('sha256');
         const sha512 = createHash('sha512');
-        const response = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) =>
           http.get(url, { agent }, resolve).on('error', reject),
         );
         if (response.statusCode !== 200) throw new Error(`${url}: HTTP ${response.statusCode}`);
@@ -160,7 +172,12 @@ export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
   let found = 0;
   let ms: number;
   let cpu: NodeJS.CpuUsage;
-  if (job.phase === 'a') {
+  if (job.phase === 'a' && job.client === 'floor') {
+    // The floor of a fresh-process (a): start Node and this harness, do nothing, exit.
+    found = 1;
+    ms = 0;
+    cpu = { user: 0, system: 0 };
+  } else if (job.phase === 'a') {
     const cpuStart = process.cpuUsage();
     const start = performance.now();
     const client = await make(job, metadataDir, targetDir);
@@ -205,10 +222,15 @@ export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
   }
   return {
     ms,
-    cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuMs: cpuMs(cpu),
     maxRssMiB: peakRssMiB(),
     found,
+    processCpuMs: cpuMs(process.cpuUsage()),
   };
+}
+
+function cpuMs(cpu: NodeJS.CpuUsage): number {
+  return (cpu.user + cpu.system) / 1000;
 }
 
 const jobPath = process.argv[2];
