@@ -88,7 +88,8 @@ async function tufotaDriver(job: ClientJob, metadataDir: string, targetDir: stri
     download: async (info, file) => {
       await updater.downloadTarget(info as Info, file);
     },
-  } satisfies ClientDriver;
+    updater,
+  } satisfies ClientDriver & { updater: unknown };
 }
 
 async function tufJsDriver(job: ClientJob, metadataDir: string, targetDir: string) {
@@ -113,21 +114,84 @@ async function tufJsDriver(job: ClientJob, metadataDir: string, targetDir: strin
 }
 
 /**
- * Our Updater for refresh and look-ups (unmeasured), and the bare download sequence of
- * {@link ClientJob.client} `floor` for the downloads.
+ * Our Updater for refresh (and for the look-ups before (c), unmeasured), the bare download
+ * sequence of {@link ClientJob.client} `floor` for the downloads, and for the look-ups of (b)
+ * the work each hash bin needs whatever the client: one GET on a keep-alive socket, the length
+ * and sha256 the snapshot lists, a JSON parse, one ed25519 verification, a cache write
+ * (temporary file and rename, no fsync), and the entry's look-up. It knows the repository's
+ * shape (succinct bins, one ed25519 key, compact key-sorted JSON, so the signed bytes are found
+ * in the file) and checks nothing else: no TUF client can do less.
  */
 async function floorDriver(job: ClientJob, metadataDir: string, targetDir: string) {
   const ours = await tufotaDriver(job, metadataDir, targetDir);
+  const bins = new Map<string, Record<string, unknown>>();
+  const floorLookup = async (targetPath: string): Promise<unknown> => {
+    const { createHash, createPublicKey, verify } = await import('node:crypto');
+    const { writeFileSync, renameSync } = await import('node:fs');
+    const set = ours.updater.trustedSet;
+    const delegations = set.targets?.signed.delegations;
+    const succinct = delegations?.succinctRoles;
+    if (delegations === undefined || succinct === undefined) throw new Error('no succinct bins');
+    const role = succinct.getRoleForTarget(targetPath);
+    let targets = bins.get(role);
+    if (targets === undefined) {
+      const meta = set.snapshot?.signed.meta[`${role}.json`];
+      if (meta === undefined) throw new Error(`snapshot lists no ${role}`);
+      const bytes = await getBytes(`${job.metadataBaseUrl}${meta.version}.${role}.json`);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      if (bytes.byteLength !== meta.length || sha256 !== meta.hashes?.sha256) {
+        throw new Error(`${role}: length or hash mismatch`);
+      }
+      const text = bytes.toString('latin1');
+      const document = JSON.parse(text) as {
+        signed: { targets: Record<string, unknown> };
+        signatures: { keyid: string; sig: string }[];
+      };
+      const signature = document.signatures[0];
+      const key = signature === undefined ? undefined : delegations.keys[signature.keyid];
+      const start = text.indexOf('"signed":') + '"signed":'.length;
+      if (key === undefined || signature === undefined || !text.endsWith('}')) {
+        throw new Error(`${role}: unexpected shape`);
+      }
+      const publicKey = createPublicKey({
+        key: Buffer.concat([
+          Buffer.from('302a300506032b6570032100', 'hex'),
+          Buffer.from(key.keyval.public, 'hex'),
+        ]),
+        format: 'der',
+        type: 'spki',
+      });
+      const signed = bytes.subarray(start, bytes.byteLength - 1);
+      if (!verify(null, signed, publicKey, Buffer.from(signature.sig, 'hex'))) {
+        throw new Error(`${role}: bad signature`);
+      }
+      const file = path.join(metadataDir, `${role}.json`);
+      writeFileSync(`${file}.tmp`, bytes);
+      renameSync(`${file}.tmp`, file);
+      targets = document.signed.targets;
+      bins.set(role, targets);
+    }
+    return Object.hasOwn(targets, targetPath) ? targets[targetPath] : undefined;
+  };
   const [{ createHash }, http, { targetUrlPath }] = await Promise.all([
     import('node:crypto'),
     import('node:http'),
     import('../src/client/role-names.js'),
   ]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const getBytes = async (url: string): Promise<Buffer> => {
+    const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) =>
+      http.get(url, { agent }, resolve).on('error', reject),
+    );
+    if (response.statusCode !== 200) throw new Error(`${url}: HTTP ${response.statusCode}`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  };
   let temps = 0;
   return {
     refresh: ours.refresh,
-    lookup: ours.lookup,
+    lookup: job.phase === 'b' ? floorLookup : ours.lookup,
     download: async (info, file) => {
       const { path: targetPath, hashes } = info as { path: string; hashes: Record<string, string> };
       // Consistent snapshots: the file is served under its first hash, as both clients fetch it.

@@ -267,7 +267,7 @@ export async function benchClient(
         for (const { key: phaseKey, phase, concurrency, freshProcess } of PHASES) {
           const order: ClientJob['client'][] =
             r % 2 === 0 ? ['tufota', 'tuf-js'] : ['tuf-js', 'tufota'];
-          if (phase === 'c' || freshProcess) order.push('floor');
+          if (phase !== 'a' || freshProcess) order.push('floor');
           for (const client of order) {
             const workDir = path.join(dir, `run-${n++}`);
             await mkdir(workDir);
