@@ -335,6 +335,7 @@ export async function benchClient(
         'ours cpu ms': Math.round(oursCpu),
         'tuf-js cpu ms': Math.round(theirsCpu),
         'cpu ours/tuf-js': +(oursCpu / theirsCpu).toFixed(2),
+        'floor cpu ms': floor.length === 0 ? '' : Math.round(median(floor.map((x) => x.cpuMs))),
         'ours maxRSS MiB': Math.round(median(ours.map((x) => x.maxRssMiB))),
         'tuf-js maxRSS MiB': Math.round(median(theirs.map((x) => x.maxRssMiB))),
         'floor maxRSS MiB':
