@@ -7,17 +7,15 @@
  * phase needs but does not measure (the refresh before (b), the look-ups before (c)) runs
  * first; only the phase itself is timed, while the reported peak RSS is the whole process's up
  * to the end of the phase. The client library is imported dynamically, so the other one is
- * never loaded into the process.
+ * never loaded into the process; so are the modules only the floor needs, so that a
+ * {@link ClientJob.freshProcess} run of (a) counts nothing but the client's own loading.
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { targetUrlPath } from '../src/client/role-names.js';
 import { peakRssMiB } from './peak-rss.js';
 
 /** What the parent asks one child to do. */
@@ -42,6 +40,13 @@ export interface ClientJob {
   downloads: string[];
   /** Downloads in flight at once in phase (c); default 1. */
   concurrency?: number;
+  /**
+   * Phase (a) only: the parent times this process from spawn to exit, so the figure includes
+   * Node's start-up and the client's module loading, as one conformance-client call does. The
+   * child reports its CPU time since the process started. With client `floor` the child does
+   * nothing: the cost of starting Node and this harness, which no client can beat.
+   */
+  freshProcess?: boolean;
 }
 
 /** What one child reports. */
@@ -54,6 +59,8 @@ export interface ClientRunResult {
   maxRssMiB: number;
   /** Look-ups that found their target, or files downloaded: a check that the work was done. */
   found: number;
+  /** CPU time (user + system) of the whole process, start-up included, at the end. */
+  processCpuMs: number;
 }
 
 /** The operations a phase needs, the same for both clients. */
@@ -81,7 +88,8 @@ async function tufotaDriver(job: ClientJob, metadataDir: string, targetDir: stri
     download: async (info, file) => {
       await updater.downloadTarget(info as Info, file);
     },
-  } satisfies ClientDriver;
+    updater,
+  } satisfies ClientDriver & { updater: unknown };
 }
 
 async function tufJsDriver(job: ClientJob, metadataDir: string, targetDir: string) {
@@ -106,16 +114,84 @@ async function tufJsDriver(job: ClientJob, metadataDir: string, targetDir: strin
 }
 
 /**
- * Our Updater for refresh and look-ups (unmeasured), and the bare download sequence of
- * {@link ClientJob.client} `floor` for the downloads.
+ * Our Updater for refresh (and for the look-ups before (c), unmeasured), the bare download
+ * sequence of {@link ClientJob.client} `floor` for the downloads, and for the look-ups of (b)
+ * the work each hash bin needs whatever the client: one GET on a keep-alive socket, the length
+ * and sha256 the snapshot lists, a JSON parse, one ed25519 verification, a cache write
+ * (temporary file and rename, no fsync), and the entry's look-up. It knows the repository's
+ * shape (succinct bins, one ed25519 key, compact key-sorted JSON, so the signed bytes are found
+ * in the file) and checks nothing else: no TUF client can do less.
  */
 async function floorDriver(job: ClientJob, metadataDir: string, targetDir: string) {
   const ours = await tufotaDriver(job, metadataDir, targetDir);
+  const bins = new Map<string, Record<string, unknown>>();
+  const floorLookup = async (targetPath: string): Promise<unknown> => {
+    const { createHash, createPublicKey, verify } = await import('node:crypto');
+    const { writeFileSync, renameSync } = await import('node:fs');
+    const set = ours.updater.trustedSet;
+    const delegations = set.targets?.signed.delegations;
+    const succinct = delegations?.succinctRoles;
+    if (delegations === undefined || succinct === undefined) throw new Error('no succinct bins');
+    const role = succinct.getRoleForTarget(targetPath);
+    let targets = bins.get(role);
+    if (targets === undefined) {
+      const meta = set.snapshot?.signed.meta[`${role}.json`];
+      if (meta === undefined) throw new Error(`snapshot lists no ${role}`);
+      const bytes = await getBytes(`${job.metadataBaseUrl}${meta.version}.${role}.json`);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      if (bytes.byteLength !== meta.length || sha256 !== meta.hashes?.sha256) {
+        throw new Error(`${role}: length or hash mismatch`);
+      }
+      const text = bytes.toString('latin1');
+      const document = JSON.parse(text) as {
+        signed: { targets: Record<string, unknown> };
+        signatures: { keyid: string; sig: string }[];
+      };
+      const signature = document.signatures[0];
+      const key = signature === undefined ? undefined : delegations.keys[signature.keyid];
+      const start = text.indexOf('"signed":') + '"signed":'.length;
+      if (key === undefined || signature === undefined || !text.endsWith('}')) {
+        throw new Error(`${role}: unexpected shape`);
+      }
+      const publicKey = createPublicKey({
+        key: Buffer.concat([
+          Buffer.from('302a300506032b6570032100', 'hex'),
+          Buffer.from(key.keyval.public, 'hex'),
+        ]),
+        format: 'der',
+        type: 'spki',
+      });
+      const signed = bytes.subarray(start, bytes.byteLength - 1);
+      if (!verify(null, signed, publicKey, Buffer.from(signature.sig, 'hex'))) {
+        throw new Error(`${role}: bad signature`);
+      }
+      const file = path.join(metadataDir, `${role}.json`);
+      writeFileSync(`${file}.tmp`, bytes);
+      renameSync(`${file}.tmp`, file);
+      targets = document.signed.targets;
+      bins.set(role, targets);
+    }
+    return Object.hasOwn(targets, targetPath) ? targets[targetPath] : undefined;
+  };
+  const [{ createHash }, http, { targetUrlPath }] = await Promise.all([
+    import('node:crypto'),
+    import('node:http'),
+    import('../src/client/role-names.js'),
+  ]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const getBytes = async (url: string): Promise<Buffer> => {
+    const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) =>
+      http.get(url, { agent }, resolve).on('error', reject),
+    );
+    if (response.statusCode !== 200) throw new Error(`${url}: HTTP ${response.statusCode}`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  };
   let temps = 0;
   return {
     refresh: ours.refresh,
-    lookup: ours.lookup,
+    lookup: job.phase === 'b' ? floorLookup : ours.lookup,
     download: async (info, file) => {
       const { path: targetPath, hashes } = info as { path: string; hashes: Record<string, string> };
       // Consistent snapshots: the file is served under its first hash, as both clients fetch it.
@@ -125,7 +201,7 @@ async function floorDriver(job: ClientJob, metadataDir: string, targetDir: strin
       try {
         const sha256 = createHash('sha256');
         const sha512 = createHash('sha512');
-        const response = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) =>
           http.get(url, { agent }, resolve).on('error', reject),
         );
         if (response.statusCode !== 200) throw new Error(`${url}: HTTP ${response.statusCode}`);
@@ -160,7 +236,12 @@ export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
   let found = 0;
   let ms: number;
   let cpu: NodeJS.CpuUsage;
-  if (job.phase === 'a') {
+  if (job.phase === 'a' && job.client === 'floor') {
+    // The floor of a fresh-process (a): start Node and this harness, do nothing, exit.
+    found = 1;
+    ms = 0;
+    cpu = { user: 0, system: 0 };
+  } else if (job.phase === 'a') {
     const cpuStart = process.cpuUsage();
     const start = performance.now();
     const client = await make(job, metadataDir, targetDir);
@@ -205,10 +286,15 @@ export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
   }
   return {
     ms,
-    cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuMs: cpuMs(cpu),
     maxRssMiB: peakRssMiB(),
     found,
+    processCpuMs: cpuMs(process.cpuUsage()),
   };
+}
+
+function cpuMs(cpu: NodeJS.CpuUsage): number {
+  return (cpu.user + cpu.system) / 1000;
 }
 
 const jobPath = process.argv[2];

@@ -20,11 +20,22 @@
  *   downloads done by hand with only the work every target needs (`floor` in
  *   `client-child.ts`), which no client can beat on this machine.
  *
+ * Phase (a) is also run as a fresh process timed by the parent from spawn to exit, the shape of
+ * one `conformance/tuf-conformance-client` call: Node's start-up and the client's module
+ * loading are in that figure, and its floor is a child that starts and exits doing nothing.
+ *
  * Each (phase, client) pair runs `runs` times, alternating which client goes first; the
  * figures are medians (wall time, CPU time of all threads, peak RSS). Peak RSS is
- * the child's own high-water mark (`peak-rss.ts`) at the end of its phase. Goals (issue 3):
- * ratio ours/tuf-js at most 0.5 on (b) and (c), at most 1 on (a), and peak RSS no higher than
- * tuf-js's.
+ * the child's own high-water mark (`peak-rss.ts`) at the end of its phase.
+ *
+ * Goals (issue 12) are stated against python-tuf, which cannot be installed on the bench
+ * machine (Debian 12 packages no python3-tuf, and PyPI is out of reach). They are translated
+ * into ratios against tuf-js with the issue's own measurements, which give ours/tuf-js and
+ * ours/python-tuf for the same runs: python-tuf took 0.45/0.57 = 0.79 of tuf-js's wall time on
+ * (a), 0.53/1.02 = 0.52 on (b) and 0.57/1.08 = 0.53 on (c). So ours/python-tuf <= 0.4 on (a)
+ * is about ours/tuf-js <= 0.32, and <= 0.5 on (b) about <= 0.26; (c) must stay within 1.1x of
+ * the floor. The peak-RSS goals (<= python-tuf's) cannot be translated without python-tuf's
+ * RSS figures, so RSS is reported against tuf-js and the floor only.
  *
  * @module
  */
@@ -133,12 +144,18 @@ async function serve(dir: string): Promise<Served> {
 async function runChild(job: ClientJob, jobFile: string): Promise<ClientRunResult> {
   await writeFile(jobFile, JSON.stringify(job));
   const child = fileURLToPath(new URL('./client-child.js', import.meta.url));
+  const spawned = performance.now();
   const { stdout } = await run(process.execPath, [child, jobFile], {
     maxBuffer: 1024 * 1024,
     timeout: 10 * 60 * 1000,
   });
+  const exited = performance.now();
   const line = stdout.trim().split('\n').at(-1) ?? '';
-  return JSON.parse(line) as ClientRunResult;
+  const result = JSON.parse(line) as ClientRunResult;
+  // A fresh-process run counts from spawn to exit, and all the CPU time the process used.
+  return job.freshProcess === true
+    ? { ...result, ms: exited - spawned, cpuMs: result.processCpuMs }
+    : result;
 }
 
 function median(values: number[]): number {
@@ -152,24 +169,69 @@ function median(values: number[]): number {
 /** Downloads in flight at once in the concurrent variant of (c). */
 const CONCURRENCY = 4;
 
-const PHASES = [
-  { key: 'a', phase: 'a', concurrency: 1, label: '(a) cold refresh + 1 getTargetInfo', goal: 1 },
+/**
+ * Issue 12's goals against python-tuf, translated into ratios against tuf-js (see the module
+ * notes): python-tuf's wall time was 0.79 of tuf-js's on (a) and 0.52 on (b).
+ */
+const GOAL_A = +(0.4 * (0.45 / 0.57)).toFixed(2);
+const GOAL_B = +(0.5 * (0.53 / 1.02)).toFixed(2);
+/** (c) is bounded by the durable write: within this factor of the floor. */
+const GOAL_C_FLOOR = 1.1;
+
+interface Phase {
+  key: string;
+  phase: ClientJob['phase'];
+  concurrency: number;
+  freshProcess: boolean;
+  label: string;
+  /** Largest ratio ours/tuf-js (wall time) that meets the goal, if the goal is against tuf-js. */
+  goal?: number;
+  /** Largest ratio ours/floor that meets the goal, if the goal is against the floor. */
+  floorGoal?: number;
+}
+
+const PHASES: readonly Phase[] = [
+  {
+    key: 'a',
+    phase: 'a',
+    concurrency: 1,
+    freshProcess: false,
+    label: '(a) cold refresh + 1 getTargetInfo, from import',
+    goal: GOAL_A,
+  },
+  {
+    key: 'ap',
+    phase: 'a',
+    concurrency: 1,
+    freshProcess: true,
+    label: '(a) same, fresh process: spawn to exit',
+    goal: GOAL_A,
+  },
   {
     key: 'b',
     phase: 'b',
     concurrency: 1,
+    freshProcess: false,
     label: `(b) getTargetInfo x ${LOOKUPS} random`,
-    goal: 0.5,
+    goal: GOAL_B,
   },
-  { key: 'c', phase: 'c', concurrency: 1, label: `(c) download ${DOWNLOADS} x 1 MiB`, goal: 0.5 },
+  {
+    key: 'c',
+    phase: 'c',
+    concurrency: 1,
+    freshProcess: false,
+    label: `(c) download ${DOWNLOADS} x 1 MiB`,
+    floorGoal: GOAL_C_FLOOR,
+  },
   {
     key: 'c4',
     phase: 'c',
     concurrency: CONCURRENCY,
+    freshProcess: false,
     label: `(c) same, ${CONCURRENCY} in flight`,
-    goal: 0.5,
+    floorGoal: GOAL_C_FLOOR,
   },
-] as const;
+];
 
 /**
  * Run the benchmark and return one row per phase.
@@ -202,10 +264,10 @@ export async function benchClient(
     try {
       let n = 0;
       for (let r = 0; r < runs; r++) {
-        for (const { key: phaseKey, phase, concurrency } of PHASES) {
+        for (const { key: phaseKey, phase, concurrency, freshProcess } of PHASES) {
           const order: ClientJob['client'][] =
             r % 2 === 0 ? ['tufota', 'tuf-js'] : ['tuf-js', 'tufota'];
-          if (phase === 'c') order.push('floor');
+          if (phase !== 'a' || freshProcess) order.push('floor');
           for (const client of order) {
             const workDir = path.join(dir, `run-${n++}`);
             await mkdir(workDir);
@@ -220,6 +282,7 @@ export async function benchClient(
                 lookups,
                 downloads,
                 concurrency,
+                freshProcess,
               },
               path.join(dir, `job-${n}.json`),
             );
@@ -236,26 +299,47 @@ export async function benchClient(
     } finally {
       await server.close();
     }
-    return PHASES.map(({ key, label, goal }) => {
+    console.log(
+      'python-tuf is not installable here (Debian 12 has no python3-tuf; PyPI is unreachable), ' +
+        "so issue 12's goals against python-tuf are translated with the issue's own ratios " +
+        `(python-tuf = 0.79x tuf-js on (a), 0.52x on (b)): (a) ours/tuf-js <= ${GOAL_A}, ` +
+        `(b) <= ${GOAL_B}; (c) ours/floor <= ${GOAL_C_FLOOR}. The peak-RSS goals (<= python-tuf) ` +
+        'cannot be translated without python-tuf figures: RSS is shown beside tuf-js only. ' +
+        'Wall time is noisy on a shared machine; CPU time is steadier.',
+    );
+    return PHASES.map(({ key, label, goal, floorGoal }) => {
       const ours = results.get(`${key}:tufota`) ?? [];
       const theirs = results.get(`${key}:tuf-js`) ?? [];
       const floor = results.get(`${key}:floor`) ?? [];
       const oursMs = median(ours.map((x) => x.ms));
       const theirsMs = median(theirs.map((x) => x.ms));
-      const oursRss = median(ours.map((x) => x.maxRssMiB));
-      const theirsRss = median(theirs.map((x) => x.maxRssMiB));
+      const floorMs = floor.length === 0 ? undefined : median(floor.map((x) => x.ms));
+      const oursCpu = median(ours.map((x) => x.cpuMs));
+      const theirsCpu = median(theirs.map((x) => x.cpuMs));
+      const ratio = oursMs / theirsMs;
+      const overFloor = floorMs === undefined ? undefined : oursMs / floorMs;
+      const met =
+        goal !== undefined
+          ? ratio <= goal
+          : floorGoal !== undefined && overFloor !== undefined && overFloor <= floorGoal;
       return {
         phase: label,
         'ours ms': Math.round(oursMs),
         'tuf-js ms': Math.round(theirsMs),
-        'ratio ours/tuf-js': +(oursMs / theirsMs).toFixed(2),
-        'floor ms': floor.length === 0 ? '' : Math.round(median(floor.map((x) => x.ms))),
+        'ours/tuf-js': +ratio.toFixed(2),
+        'floor ms': floorMs === undefined ? '' : Math.round(floorMs),
+        'ours/floor': overFloor === undefined ? '' : +overFloor.toFixed(2),
+        goal: goal !== undefined ? `ours/tuf-js <= ${goal}` : `ours/floor <= ${floorGoal}`,
+        met: met ? 'yes' : 'NO',
         // CPU time (all threads) is steadier than wall time on a shared machine.
-        'ours cpu ms': Math.round(median(ours.map((x) => x.cpuMs))),
-        'tuf-js cpu ms': Math.round(median(theirs.map((x) => x.cpuMs))),
-        'goal ratio': `<= ${goal}`,
-        'ours maxRSS MiB': Math.round(oursRss),
-        'tuf-js maxRSS MiB': Math.round(theirsRss),
+        'ours cpu ms': Math.round(oursCpu),
+        'tuf-js cpu ms': Math.round(theirsCpu),
+        'cpu ours/tuf-js': +(oursCpu / theirsCpu).toFixed(2),
+        'floor cpu ms': floor.length === 0 ? '' : Math.round(median(floor.map((x) => x.cpuMs))),
+        'ours maxRSS MiB': Math.round(median(ours.map((x) => x.maxRssMiB))),
+        'tuf-js maxRSS MiB': Math.round(median(theirs.map((x) => x.maxRssMiB))),
+        'floor maxRSS MiB':
+          floor.length === 0 ? '' : Math.round(median(floor.map((x) => x.maxRssMiB))),
       };
     });
   } finally {

@@ -171,6 +171,11 @@ describe('parseJson: refusals', () => {
     expect(formatError('{"a": 1, "b": 2, "a": 3}').message).toContain('duplicate key "a"');
     formatError('{"a": 1, "\\u0061": 2}');
     formatError('{"x": {"k": [], "k": []}}');
+    // Keys in increasing order skip the look-up; a repeat after a key out of order must not.
+    expect(formatError('{"b": 1, "a": 2, "b": 3}').message).toContain('duplicate key "b"');
+    expect(formatError('{"a":1,"c":2,"b":3,"c":4}').message).toContain('duplicate key "c"');
+    expect(formatError('{"b":{"a":1},"a":2,"b":3}').message).toContain('duplicate key "b"');
+    formatError('{"":1,"a":2,"":3}');
     // The same key in different objects is fine.
     expect(parseJson('[{"a": 1}, {"a": 2}]')).toEqual([{ a: 1 }, { a: 2 }]);
   });

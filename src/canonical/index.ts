@@ -14,6 +14,8 @@ export {
   type JsonArray,
   type JsonObject,
   type JsonValue,
+  type ParsedWithCanonicalMember,
   type ParseJsonOptions,
   parseJson,
+  parseJsonWithCanonicalMember,
 } from './parse.js';

@@ -88,11 +88,71 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * ```
  */
 export function parseJson(input: Uint8Array | string, options: ParseJsonOptions = {}): JsonValue {
+  const maxDepth = checkedMaxDepth(options);
+  return new Parser(decodeInput(input, options), maxDepth, undefined).parse();
+}
+
+/** What {@link parseJsonWithCanonicalMember} returns. */
+export interface ParsedWithCanonicalMember {
+  /** The parsed value, as {@link parseJson} returns it. */
+  value: JsonValue;
+  /**
+   * The input bytes of the top-level object's member `member` (a view into the input, not a
+   * copy) when they are exactly that member's canonical JSON (`encodeCanonical(value[member])`);
+   * `undefined` when the member is missing or the bytes are not canonical, so the caller must
+   * encode it.
+   */
+  canonicalMember: Uint8Array | undefined;
+}
+
+/**
+ * Parse like {@link parseJson}, and also tell whether the bytes of one top-level member are
+ * already its canonical JSON, so a verifier can check signatures over those bytes instead of
+ * re-encoding the parsed value (for a hash bin the encode costs as much as the parse).
+ *
+ * The parser proves it while reading: the member's bytes are canonical when the input is ASCII
+ * (so a byte is a character, and code-unit order is code-point order) and inside the member
+ * there is no whitespace outside strings, no escape other than `\"` and `\\`, and every
+ * object's keys are in strictly increasing order. Integers, `true`, `false` and `null` have only
+ * their canonical spelling in what the parser accepts. Anything else gives `undefined`, never a
+ * wrong answer: the fast path may be missed, not taken wrongly.
+ *
+ * @throws the errors of {@link parseJson}.
+ *
+ * @example
+ * ```ts
+ * const { value, canonicalMember } = parseJsonWithCanonicalMember(bytes, 'signed');
+ * const signedBytes = canonicalMember ?? encodeCanonical((value as JsonObject).signed);
+ * ```
+ */
+export function parseJsonWithCanonicalMember(
+  input: Uint8Array,
+  member: string,
+  options: ParseJsonOptions = {},
+): ParsedWithCanonicalMember {
+  const maxDepth = checkedMaxDepth(options);
+  const text = decodeInput(input, options);
+  const parser = new Parser(text, maxDepth, member);
+  const value = parser.parse();
+  // One byte per character: the input is ASCII, so text indices are byte offsets.
+  const canonicalMember =
+    text.length === input.byteLength && parser.memberEnd >= 0 && parser.memberIrregular === 0
+      ? input.subarray(parser.memberStart, parser.memberEnd)
+      : undefined;
+  return { value, canonicalMember };
+}
+
+function checkedMaxDepth(options: ParseJsonOptions): number {
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-  const maxLength = options.maxLength ?? Number.POSITIVE_INFINITY;
   if (!Number.isSafeInteger(maxDepth) || maxDepth < 0) {
     throw new RangeError(`maxDepth must be a non-negative integer, got ${String(maxDepth)}`);
   }
+  return maxDepth;
+}
+
+/** Check the input and its length, and decode it to text (refusing a byte order mark). */
+function decodeInput(input: Uint8Array | string, options: ParseJsonOptions): string {
+  const maxLength = options.maxLength ?? Number.POSITIVE_INFINITY;
   if (!(maxLength >= 0)) {
     throw new RangeError(`maxLength must be a non-negative number, got ${String(maxLength)}`);
   }
@@ -124,7 +184,7 @@ export function parseJson(input: Uint8Array | string, options: ParseJsonOptions 
       'cannot parse JSON: the input starts with a byte order mark (U+FEFF); RFC 8259 §8.1 says JSON text must not have one, and tufota refuses it as python-tuf does',
     );
   }
-  return new Parser(text, maxDepth).parse();
+  return text;
 }
 
 /**
@@ -154,10 +214,23 @@ class Parser {
   private nextBackslash = -1;
   private readonly containers: (JsonValue[] | JsonObject)[] = [];
   private readonly keys: (string | null | undefined)[] = [];
+  /** Per open object, the last key read (for the key-order check). */
+  private readonly lastKeys: (string | undefined)[] = [];
+  /**
+   * Count of non-canonical spellings read so far: whitespace outside strings, an escape other
+   * than `\"` and `\\`, a key not greater than the one before it in its object.
+   */
+  private irregular = 0;
+  /** Text span of the top-level member `member` (end -1 until read), and its irregular count. */
+  memberStart = -1;
+  memberEnd = -1;
+  memberIrregular = 0;
 
   constructor(
     private readonly text: string,
     private readonly maxDepth: number,
+    /** The top-level member whose span and canonicity are tracked, if any. */
+    private readonly member: string | undefined,
   ) {}
 
   parse(): JsonValue {
@@ -170,7 +243,10 @@ class Parser {
     for (;;) {
       // 1. Read one value at `pos`; an opened non-empty container loops back for its first child.
       let c = text.charCodeAt(pos);
-      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+        this.irregular++;
+        c = text.charCodeAt(++pos);
+      }
       if (c === 0x22) {
         value = this.string(pos + 1);
         pos = this.pos;
@@ -179,7 +255,10 @@ class Parser {
         pos = this.pos;
       } else if (c === 0x7b) {
         c = text.charCodeAt(++pos);
-        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+          this.irregular++;
+          c = text.charCodeAt(++pos);
+        }
         if (c === 0x7d) {
           if (this.depth >= this.maxDepth) throw this.tooDeep(pos);
           value = {};
@@ -191,7 +270,10 @@ class Parser {
         }
       } else if (c === 0x5b) {
         c = text.charCodeAt(++pos);
-        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+          this.irregular++;
+          c = text.charCodeAt(++pos);
+        }
         if (c === 0x5d) {
           if (this.depth >= this.maxDepth) throw this.tooDeep(pos);
           value = [];
@@ -215,8 +297,13 @@ class Parser {
 
       // 2. The value is complete: store it in its container, then find the next value or close.
       for (;;) {
+        const valueEnd = pos;
+        const irregularAtEnd = this.irregular;
         c = text.charCodeAt(pos);
-        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+        while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+          this.irregular++;
+          c = text.charCodeAt(++pos);
+        }
         if (this.depth === 0) {
           if (pos < n) throw this.syntax(pos, 'the end of input after the top-level value');
           return value;
@@ -232,6 +319,10 @@ class Parser {
           }
           if (c !== 0x5d) throw this.syntax(pos, "',' or ']'");
         } else {
+          if (top === 0 && key === this.member) {
+            this.memberEnd = valueEnd;
+            this.memberIrregular = irregularAtEnd - this.memberIrregular;
+          }
           if (key === '__proto__') {
             // A plain assignment would replace the prototype: define an own data property.
             Object.defineProperty(container, key, {
@@ -246,7 +337,10 @@ class Parser {
           if (c === 0x2c) {
             keys[top] = undefined;
             c = text.charCodeAt(++pos);
-            while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+            while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+              this.irregular++;
+              c = text.charCodeAt(++pos);
+            }
             pos = this.key(pos);
             break;
           }
@@ -264,6 +358,7 @@ class Parser {
     if (depth >= this.maxDepth) throw this.tooDeep(pos);
     this.containers[depth] = container;
     this.keys[depth] = key;
+    this.lastKeys[depth] = undefined;
     this.depth = depth + 1;
   }
 
@@ -284,10 +379,22 @@ class Parser {
       );
     }
     this.keys[top] = key;
+    const last = this.lastKeys[top];
+    // Code-unit order; the span is only used for ASCII input, where it is code-point order.
+    if (last !== undefined && !(last < key)) this.irregular++;
+    this.lastKeys[top] = key;
     pos = this.pos;
     let c = text.charCodeAt(pos);
-    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++pos);
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+      this.irregular++;
+      c = text.charCodeAt(++pos);
+    }
     if (c !== 0x3a) throw this.syntax(pos, "':'");
+    if (top === 0 && key === this.member) {
+      // Whitespace after the colon counts against the span: it may miss a fast path, no more.
+      this.memberStart = pos + 1;
+      this.memberIrregular = this.irregular;
+    }
     return pos + 1;
   }
 
@@ -325,6 +432,8 @@ class Parser {
       if (c === 0x5c) {
         out += text.slice(chunk, i);
         const e = text.charCodeAt(i + 1);
+        // Canonical JSON escapes only the quote and the backslash.
+        if (e !== 0x22 && e !== 0x5c) this.irregular++;
         switch (e) {
           case 0x22:
             out += '"';

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { encodeCanonical, parseJson } from '../canonical/index.js';
+import { encodeCanonical, parseJson, parseJsonWithCanonicalMember } from '../canonical/index.js';
 import {
   bytesToHex,
   type CryptoProvider,
@@ -21,7 +21,12 @@ import {
   publicKeyFingerprint,
   type Signer,
 } from '../crypto/index.js';
-import { FormatError, RepositoryError, UnsignedMetadataError } from '../errors.js';
+import {
+  CanonicalJsonError,
+  FormatError,
+  RepositoryError,
+  UnsignedMetadataError,
+} from '../errors.js';
 import { FieldReader, getOwn, isObject, type Unrecognized } from './guards.js';
 import { type Key, Signature } from './key.js';
 import type { Role } from './role.js';
@@ -125,6 +130,10 @@ export class Metadata<T extends AnySigned = AnySigned> {
    * `spec/models/signed-bytes.spec.ts` checks the equality on every metadata fixture and on
    * generated metadata with unrecognized fields.
    *
+   * When the bytes of `signed` in the input are already canonical JSON (metadata written by
+   * {@link Metadata.toBytes}, or any compact, key-sorted writer), the parser proves it while
+   * reading and those bytes are returned as they are, a view into `bytes`: nothing is encoded.
+   *
    * @throws FormatError (incl. CanonicalJsonError, UnsafePathError) on malformed input.
    */
   static fromBytesForVerification<K extends SignedType>(
@@ -132,11 +141,14 @@ export class Metadata<T extends AnySigned = AnySigned> {
     expectedType: K,
     options: ParseOptions = {},
   ): { metadata: Metadata<SignedTypes[K]>; signedBytes: Uint8Array } {
-    const value = parseJson(bytes, { maxDepth: options.maxDepth ?? 64 });
+    const { value, canonicalMember } = parseJsonWithCanonicalMember(bytes, 'signed', {
+      maxDepth: options.maxDepth ?? 64,
+    });
     const metadata = Metadata.fromJSON(value, expectedType);
     // fromJSON checked that `value` is an object whose `signed` is a valid role, and it reads
     // the parsed value without changing it.
-    const signedBytes = encodeCanonical((value as Record<string, unknown>).signed);
+    const signedBytes =
+      canonicalMember ?? encodeCanonical((value as Record<string, unknown>).signed);
     return { metadata, signedBytes };
   }
 
@@ -203,12 +215,28 @@ export class Metadata<T extends AnySigned = AnySigned> {
   }
 
   /**
-   * Serialize for storage or serving: standard JSON (UTF-8), keys as the model orders them.
-   * Not canonical JSON, which leaves control characters unescaped and so is not always valid
-   * JSON; the signature covers the canonical form of `signed`, not these bytes.
+   * Serialize for storage or serving, as UTF-8 JSON.
+   *
+   * Without `indent`: the canonical JSON of the whole envelope (keys sorted, no whitespace)
+   * whenever that is also valid JSON, i.e. no string holds a control character, which canonical
+   * JSON leaves unescaped. The bytes of `signed` are then exactly what the signatures cover, so
+   * a client can verify them without re-encoding (`Metadata.fromBytesForVerification`). When a
+   * string does hold one, standard `JSON.stringify` output (keys as the model orders them).
+   * With `indent`: `JSON.stringify` output indented by that many spaces, for people to read.
    */
   toBytes(options: { indent?: number } = {}): Uint8Array {
-    return new TextEncoder().encode(JSON.stringify(this.toJSON(), null, options.indent));
+    const json = this.toJSON();
+    if (options.indent === undefined) {
+      let canonical: Uint8Array | undefined;
+      try {
+        canonical = encodeCanonical(json);
+      } catch (error) {
+        // A value only JSON.stringify can write (it could not be signed either): write it so.
+        if (!(error instanceof CanonicalJsonError)) throw error;
+      }
+      if (canonical !== undefined && !hasControlByte(canonical)) return canonical;
+    }
+    return new TextEncoder().encode(JSON.stringify(json, null, options.indent));
   }
 
   /** The canonical JSON bytes of `signed`: what signatures cover. */
@@ -323,4 +351,13 @@ export class Metadata<T extends AnySigned = AnySigned> {
       { role: roleName },
     );
   }
+}
+
+/**
+ * Whether canonical JSON `bytes` hold a byte below 0x20: canonical JSON writes no whitespace
+ * outside strings, so such a byte is a control character inside a string.
+ */
+function hasControlByte(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! < 0x20) return true;
+  return false;
 }
