@@ -1,0 +1,108 @@
+/**
+ * Real U-Boot as the judge: every write of the real UbootEnvSlotController (libubootenv's
+ * fw_setenv) is followed by a real U-Boot 2023.01 boot under qemu-system-aarch64, running the
+ * shipped Mender-style environment or RAUC-style boot script with U-Boot's own bootcount and
+ * redundant-environment code. The slot U-Boot picks is read from its console.
+ *
+ * Needs `.ci/real-boot/setup.sh` (QEMU, the tools, the cached U-Boot build). Skipped with the
+ * reason printed when something is missing, except with CI=true, where that is a failure.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SlotProfile } from '../../../src/device/slot-controller.js';
+import { matrixTable, record, Trace } from './matrix.js';
+import { gate, IN_CI, locateUboot } from './qemu.js';
+import { installB, type Outcome, SCENARIOS } from './scenarios.js';
+import { envCopies, UbootBoard, type UbootProfile } from './uboot-board.js';
+
+let ubootDir: string | undefined;
+const ready = await gate(
+  ['qemu-system-aarch64', 'fw_printenv', 'fw_setenv', 'mkenvimage', 'mkimage'],
+  [],
+  async () => {
+    ubootDir = await locateUboot();
+    return ubootDir ? undefined : 'the cached U-Boot build';
+  },
+);
+if (!ready.ok && !IN_CI) console.warn(`real-boot U-Boot tests skipped: ${ready.reason}`);
+
+const PROFILES: UbootProfile[] = [SlotProfile.UbootMender, SlotProfile.UbootRauc];
+
+/** Run one scenario on a fresh board and put it in the matrix, pass or fail. */
+async function play(
+  scenario: string,
+  profile: UbootProfile,
+  body: (board: UbootBoard) => Promise<Outcome>,
+): Promise<void> {
+  const { board, firstBoot } = await UbootBoard.create(ubootDir as string, profile);
+  try {
+    expect(firstBoot.slot).toBe('A');
+    let outcome: Outcome | undefined;
+    try {
+      outcome = await body(board);
+    } finally {
+      record(scenario, outcome?.trace ?? new Trace(board), outcome?.expected);
+    }
+    expect(outcome.trace.booted).toEqual(outcome.expected);
+    expect(outcome.trace.predicted).toEqual(outcome.trace.booted);
+  } finally {
+    await board.close();
+  }
+}
+
+describe.skipIf(!ready.ok && !IN_CI)('real U-Boot under QEMU judges UbootEnvSlotController', () => {
+  beforeAll(() => {
+    if (!ready.ok) throw new Error(`CI=true and ${ready.reason}`);
+  });
+  afterAll(() => {
+    console.log(
+      `\nReal U-Boot matrix (qemu-system-aarch64 -M virt, U-Boot 2023.01):\n${matrixTable()}\n`,
+    );
+  });
+
+  describe.each(PROFILES)('%s', (profile) => {
+    it('trial boot of the new slot', () =>
+      play('trial boot of the new slot', profile, SCENARIOS.trialBoot));
+    it('commit', () => play('commit', profile, SCENARIOS.commit));
+    it('a new slot that never confirms falls back after its tries', () =>
+      play('never confirmed: falls back', profile, SCENARIOS.neverConfirmed));
+    it('rejectBooted', () => play('rejectBooted', profile, SCENARIOS.rejectBooted));
+
+    it('a power cut during the activation write boots the previous, consistent state', () =>
+      play('power cut during the activation write', profile, async (board) => {
+        const trace = new Trace(board);
+        const slots = board.controller;
+        await installB(board, 1);
+        // The copy libubootenv just wrote is torn: its CRC fails.
+        const { copies, newest } = await envCopies(board.sdImage);
+        const torn = await board.tearNewestCopy();
+        expect(torn).toBe(copies[newest]?.offset);
+        const after = await envCopies(board.sdImage);
+        expect(after.copies.map((c) => c.crcOk).filter(Boolean)).toHaveLength(1);
+        // Linux now reads the previous copy too: no trial pending, A boots.
+        expect(await slots.status()).toMatchObject({ nextBoot: 'A', trialPending: false });
+        await trace.boot();
+        // …and the interrupted install can simply be repeated.
+        await installB(board, 1);
+        await trace.boot();
+        return { trace, expected: ['A', 'B'] };
+      }));
+
+    it("the redundant env's older copy: U-Boot's own save torn, both sides fall back to the activation", () =>
+      play('older copy after a torn U-Boot save', profile, async (board) => {
+        const trace = new Trace(board);
+        const slots = board.controller;
+        await installB(board, 2);
+        const before = await envCopies(board.sdImage);
+        await trace.boot(); // U-Boot counts the attempt and saves into the other copy
+        const saved = await envCopies(board.sdImage);
+        expect(saved.newest).not.toBe(before.newest);
+        await board.tearNewestCopy();
+        // Both read the activation copy again: B still has its full tries.
+        expect((await slots.status()).slots.B.triesLeft).toBe(2);
+        await trace.boot();
+        await trace.boot();
+        await trace.boot();
+        return { trace, expected: ['B', 'B', 'B', 'A'] };
+      }));
+  });
+});
