@@ -2,7 +2,8 @@
 # Build: mkimage -A arm64 -O linux -T script -C none -n tufota-ab -d boot.cmd boot.scr
 # Needs CONFIG_CMD_SETEXPR. The counters reset to 3 below must equal the profile's maxTries.
 # Board-specific, adapt: the root devices, partitions, console, kernel/fdt names and boot command.
-# Keep the "tufota: booting slot" line: it shows on the console which slot U-Boot chose.
+# Keep the "tufota: booting slot" line: it shows on the console which slot U-Boot chose. Keep
+# tufota.envseq=: it tells the agent which environment U-Boot loaded (`envCanary: true`).
 test -n "${BOOT_ORDER}" || setenv BOOT_ORDER "A B"
 test -n "${BOOT_A_LEFT}" || setenv BOOT_A_LEFT 3
 test -n "${BOOT_B_LEFT}" || setenv BOOT_B_LEFT 3
@@ -34,7 +35,7 @@ else
   reset
 fi
 
-setenv bootargs "console=ttymxc0,115200 root=${slot_root} rootwait ro panic=10 rauc.slot=${slot_name}"
+setenv bootargs "console=ttymxc0,115200 root=${slot_root} rootwait ro panic=10 rauc.slot=${slot_name} tufota.envseq=${tufota_env_seq}"
 echo "tufota: booting slot ${slot_name}: ${bootargs}"
 load mmc 0:${slot_part} ${kernel_addr_r} /boot/zImage
 load mmc 0:${slot_part} ${fdt_addr_r} /boot/${fdtfile}

@@ -15,6 +15,8 @@ export interface MatrixRow {
   booted: string;
   /** The scenario threw before it finished (its assertions, or a boot that went wrong). */
   error: boolean;
+  /** A wrong prediction the controller itself reported (the canary's error code). */
+  detected: string | undefined;
   ms: number;
 }
 
@@ -44,12 +46,14 @@ export function record(
   scenario: string,
   trace: Trace,
   expected: readonly SlotName[] | undefined,
+  detected?: string,
 ): void {
   rows.push({
     scenario,
     profile: trace.board.profile,
     expected: expected?.join(' ') ?? '',
     error: expected === undefined,
+    detected,
     predicted: trace.predicted.join(' '),
     booted: trace.booted.join(' '),
     ms: trace.ms,
@@ -63,9 +67,17 @@ export function matrixTable(): string {
     '| --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows) {
-    const ok = !r.error && r.expected === r.booted && r.predicted === r.booted;
+    const ok =
+      !r.error && r.expected === r.booted && (r.predicted === r.booted || r.detected !== undefined);
+    const verdict = ok
+      ? r.detected
+        ? `ok, detected: ${r.detected}`
+        : 'ok'
+      : r.error
+        ? 'FAIL (error)'
+        : 'FAIL';
     lines.push(
-      `| ${r.scenario} | ${r.profile} | ${r.expected} | ${r.predicted} | ${r.booted} | ${ok ? 'ok' : r.error ? 'FAIL (error)' : 'FAIL'} |`,
+      `| ${r.scenario} | ${r.profile} | ${r.expected} | ${r.predicted} | ${r.booted} | ${verdict} |`,
     );
   }
   const boots = rows.reduce((n, r) => n + (r.booted === '' ? 0 : r.booted.split(' ').length), 0);

@@ -13,6 +13,8 @@ import { Trace } from './matrix.js';
 export interface Outcome {
   trace: Trace;
   expected: SlotName[];
+  /** The controller reported its own wrong prediction (an error code). */
+  detected?: string;
 }
 
 /**

@@ -9,6 +9,7 @@
  * Layout and QEMU command adapted from the tufota research notes (research/uboot-qemu/lib.sh,
  * boot-once.sh, 2026-11-22).
  */
+import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -24,6 +25,8 @@ export const ENV_OFFSETS = [0x400000, 0x404000] as const;
 export const ENV_SIZE = 0x4000;
 /** QEMU's generic loader puts boot.scr here (as `load mmc … ${scriptaddr} boot.scr` would). */
 const SCRIPT_ADDR = '0x40200000';
+/** Where a misplaced fw_env.config points (see `misplacedConfig`). */
+const MISPLACED_SHIFT = 0x200000;
 
 /** What this virtual board adds to the shipped environment (autoboot at once; RAUC's bootcmd). */
 const BOARD_VARS = { bootdelay: '-2' };
@@ -95,7 +98,15 @@ export class UbootBoard implements RealBoard {
   static async create(
     ubootDir: string,
     profile: UbootProfile,
-    extra: Partial<UbootEnvSlotControllerOptions> = {},
+    options: {
+      /**
+       * Point fw_env.config at a seeded copy U-Boot never loads (0x600000): Linux then reads
+       * back its own writes while U-Boot boots from the old ones, the way a NOR flag mismatch
+       * behaves (Debian 12's QEMU 7.2 cannot run U-Boot's NOR saveenv, see setup.sh).
+       */
+      misplacedConfig?: boolean;
+      controller?: Partial<UbootEnvSlotControllerOptions>;
+    } = {},
   ): Promise<{ board: UbootBoard; firstBoot: BootRecord }> {
     const s = await scratch(profile);
     const sdImage = path.join(s.dir, 'sd.img');
@@ -111,17 +122,22 @@ export class UbootBoard implements RealBoard {
     await tool('mkenvimage', ['-r', '-s', String(ENV_SIZE), '-o', envBin, plain]);
     await fs.writeFile(sdImage, Buffer.alloc(0));
     await fs.truncate(sdImage, 8 * 1024 * 1024); // QEMU wants a power-of-two SD card
+    const linuxOffsets = options.misplacedConfig
+      ? ENV_OFFSETS.map((o) => o + MISPLACED_SHIFT)
+      : ENV_OFFSETS;
     const handle = await fs.open(sdImage, 'r+');
     try {
-      await handle.write(await fs.readFile(envBin), 0, ENV_SIZE, ENV_OFFSETS[0]);
+      const env = await fs.readFile(envBin);
+      await handle.write(env, 0, ENV_SIZE, ENV_OFFSETS[0]);
+      if (options.misplacedConfig) await handle.write(env, 0, ENV_SIZE, linuxOffsets[0]);
     } finally {
       await handle.close();
     }
     await fs.writeFile(
       configPath,
-      ENV_OFFSETS.map((o) => `${sdImage} 0x${o.toString(16)} 0x${ENV_SIZE.toString(16)}\n`).join(
-        '',
-      ),
+      linuxOffsets
+        .map((o) => `${sdImage} 0x${o.toString(16)} 0x${ENV_SIZE.toString(16)}\n`)
+        .join(''),
     );
     let script: string | undefined;
     if (rauc) {
@@ -151,7 +167,8 @@ export class UbootBoard implements RealBoard {
         mountInfoPath: null,
         rootDevices: { A: ['/dev/mmcblk0p2'], B: ['/dev/mmcblk0p3'] },
       },
-      ...extra,
+      envCanary: { bootIdPath: path.join(s.dir, 'boot_id') },
+      ...options.controller,
     });
     const board = new UbootBoard({
       profile,
@@ -202,6 +219,8 @@ export class UbootBoard implements RealBoard {
       const chosen = decision(run.log, 'tufota: booting');
       if (chosen) {
         await fs.writeFile(this.#cmdlinePath, `${chosen.cmdline}\n`);
+        // A new boot, a new Linux boot id (read by the environment canary).
+        await fs.writeFile(path.join(this.dir, 'boot_id'), `${randomUUID()}\n`);
         return { ...chosen, runs, log: run.log, ms };
       }
       if (!/no slot has attempts left/.test(run.log))

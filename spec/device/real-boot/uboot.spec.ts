@@ -8,7 +8,9 @@
  * reason printed when something is missing, except with CI=true, where that is a failure.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SlotProfile } from '../../../src/device/slot-controller.js';
+import { SlotErrorCode, SlotProfile } from '../../../src/device/slot-controller.js';
+import { UbootEnvSlotController } from '../../../src/device/slots/uboot-env.js';
+import { SlotError } from '../../../src/errors.js';
 import { matrixTable, record, Trace } from './matrix.js';
 import { gate, IN_CI, locateUboot } from './qemu.js';
 import { installB, type Outcome, SCENARIOS } from './scenarios.js';
@@ -32,18 +34,20 @@ async function play(
   scenario: string,
   profile: UbootProfile,
   body: (board: UbootBoard) => Promise<Outcome>,
+  options: Parameters<typeof UbootBoard.create>[2] = {},
 ): Promise<void> {
-  const { board, firstBoot } = await UbootBoard.create(ubootDir as string, profile);
+  const { board, firstBoot } = await UbootBoard.create(ubootDir as string, profile, options);
   try {
     expect(firstBoot.slot).toBe('A');
     let outcome: Outcome | undefined;
     try {
       outcome = await body(board);
     } finally {
-      record(scenario, outcome?.trace ?? new Trace(board), outcome?.expected);
+      record(scenario, outcome?.trace ?? new Trace(board), outcome?.expected, outcome?.detected);
     }
     expect(outcome.trace.booted).toEqual(outcome.expected);
-    expect(outcome.trace.predicted).toEqual(outcome.trace.booted);
+    if (outcome.detected === undefined)
+      expect(outcome.trace.predicted).toEqual(outcome.trace.booted);
   } finally {
     await board.close();
   }
@@ -104,5 +108,43 @@ describe.skipIf(!ready.ok && !IN_CI)('real U-Boot under QEMU judges UbootEnvSlot
         await trace.boot();
         return { trace, expected: ['B', 'B', 'B', 'A'] };
       }));
+
+    it('U-Boot loading another copy than fw_printenv (the NOR flag mismatch) is caught by the canary', () =>
+      play(
+        'U-Boot loads another copy than Linux writes: canary',
+        profile,
+        async (board) => {
+          const trace = new Trace(board);
+          await installB(board, 1); // Linux reads back B activated: read-back is satisfied
+          // Without the canary the controller trusts what Linux reads: B is on its way.
+          const blind = await UbootEnvSlotController.create({
+            configPath: board.configPath,
+            profile,
+            slotDevices: board.slotDevices,
+            evidence: {
+              cmdlinePath: `${board.dir}/cmdline`,
+              mountInfoPath: null,
+              rootDevices: { A: ['/dev/mmcblk0p2'], B: ['/dev/mmcblk0p3'] },
+            },
+          });
+          await trace.boot(); // the controller predicted B; U-Boot never saw the activation
+          expect(await blind.status()).toMatchObject({ booted: 'A', nextBoot: 'B' });
+          const error = await board.controller.status().then(
+            () => undefined,
+            (e: unknown) => e as SlotError,
+          );
+          expect(error).toBeInstanceOf(SlotError);
+          expect(error?.code).toBe(SlotErrorCode.Environment);
+          expect(error?.message).toMatch(
+            /bootloader did not load the environment this system writes/,
+          );
+          // …and the controller refuses to plan on it: nothing more is written.
+          await expect(board.controller.confirmBooted()).rejects.toMatchObject({
+            code: SlotErrorCode.Environment,
+          });
+          return { trace, expected: ['A'], detected: error?.code };
+        },
+        { misplacedConfig: true },
+      ));
   });
 });
