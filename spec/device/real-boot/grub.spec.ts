@@ -11,9 +11,9 @@ import { promises as fs } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runTool, type ToolRunner } from '../../../src/device/slots/exec.js';
 import { GRUB_PC_DIR, GrubBoard } from './grub-board.js';
-import { matrixTable, record, Trace } from './matrix.js';
+import { latestTrace, matrixTable, record, Trace } from './matrix.js';
 import { gate, IN_CI } from './qemu.js';
-import { installB, type Outcome, SCENARIOS } from './scenarios.js';
+import { agentLoop, installB, type Outcome, SCENARIOS } from './scenarios.js';
 
 const ready = await gate(
   ['qemu-system-x86_64', 'grub-editenv', 'grub-mkimage', 'mcopy', 'mmd', 'mkfs.vfat'],
@@ -32,7 +32,7 @@ async function play(
     try {
       outcome = await body(b);
     } finally {
-      record(scenario, outcome?.trace ?? new Trace(b), outcome?.expected);
+      record(scenario, outcome?.trace ?? latestTrace(b), outcome?.expected);
     }
     expect(outcome.trace.booted).toEqual(outcome.expected);
     expect(outcome.trace.predicted).toEqual(outcome.trace.booted);
@@ -66,6 +66,8 @@ describe.skipIf(!ready.ok && !IN_CI)('real GRUB under QEMU judges GrubEnvSlotCon
   it('a new slot that never confirms falls back after its try', () =>
     play('never confirmed: falls back', SCENARIOS.neverConfirmed));
   it('rejectBooted', () => play('rejectBooted', SCENARIOS.rejectBooted));
+  it('the whole agent loop: install, commit, a failed trial rolled back', () =>
+    play('whole agent loop (UpdateAgent)', agentLoop));
 
   it('a power cut during the activation write leaves grubenv whole: A boots', async () => {
     // The process dies after grub-editenv wrote half of the copy and before the rename.

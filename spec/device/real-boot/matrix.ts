@@ -21,6 +21,12 @@ export interface MatrixRow {
 }
 
 const rows: MatrixRow[] = [];
+let latest: Trace | undefined;
+
+/** The trace a scenario on `board` made last (to show how far a failed scenario got). */
+export function latestTrace(board: RealBoard): Trace {
+  return latest?.board === board ? latest : new Trace(board);
+}
 
 /** Boots of one scenario: what the controller predicted and what the bootloader did. */
 export class Trace {
@@ -28,7 +34,9 @@ export class Trace {
   readonly booted: SlotName[] = [];
   ms = 0;
 
-  constructor(readonly board: RealBoard) {}
+  constructor(readonly board: RealBoard) {
+    latest = this;
+  }
 
   /** Ask the controller where the next boot goes, then power on. */
   async boot(): Promise<BootRecord> {

@@ -5,8 +5,13 @@
  * Every scenario starts on a fresh device whose first boot chose slot A.
  */
 import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { expect } from 'vitest';
+import { UpdateAgent } from '../../../src/device/agent.js';
+import type { HealthCheck } from '../../../src/device/health-checks.js';
 import type { SlotName } from '../../../src/device/slot-controller.js';
+import { FsJournalStore } from '../../../src/storage/fs-journal-store.js';
+import { MemorySource, makeImage, TUNING, targetOf } from '../agent-helpers.js';
 import type { RealBoard } from './board.js';
 import { Trace } from './matrix.js';
 
@@ -86,3 +91,71 @@ export const SCENARIOS = {
     return { trace, expected: ['B', 'A'] };
   },
 } as const;
+
+/**
+ * The whole agent loop across real boots: UpdateAgent installs release 2 into B (verified
+ * stream into the slot's file, activation), the bootloader boots it, a fresh agent's resume()
+ * commits it; release 3 goes to A, fails its trial health check, is rejected, and the
+ * bootloader brings B back, which resume() records as rolled back; release 3 again, whose
+ * kernel hangs (no agent on its trial boot): the bootloader falls back by itself.
+ */
+export async function agentLoop(board: RealBoard): Promise<Outcome> {
+  const trace = new Trace(board);
+  const V1 = makeImage(100_000, 1);
+  const V2 = makeImage(150_000, 2);
+  const V3 = makeImage(120_000, 3);
+  await fs.writeFile(board.slotDevices.A, V1);
+  const source = new MemorySource();
+  source.add(targetOf('fw-2.img', V2), V2);
+  source.add(
+    targetOf('fw-3.img', V3, { hardwareIds: ['board-1'], version: '3.0.0', releaseCounter: 3 }),
+    V3,
+  );
+  let reboots = 0;
+  const agent = (healthChecks: HealthCheck[] = []) =>
+    UpdateAgent.create({
+      slots: board.controller,
+      updater: source,
+      hardwareId: 'board-1',
+      stateDir: path.join(board.dir, 'state'),
+      reboot: async () => void reboots++,
+      healthChecks,
+      tuning: TUNING,
+    });
+  const broken: HealthCheck = {
+    name: 'app',
+    run: async () => Promise.reject(new Error('app does not start (release 3)')),
+  };
+
+  expect((await (await agent()).resume()).outcome).toBe('idle');
+  expect((await (await agent()).checkAndInstall('fw-2.img')).outcome).toBe('rebooting');
+  expect(reboots).toBe(1);
+  expect(await fs.readFile(board.slotDevices.B)).toEqual(Buffer.from(V2));
+  await trace.boot();
+  expect((await (await agent()).resume()).outcome).toBe('committed');
+  await trace.boot();
+  expect((await (await agent()).resume()).outcome).toBe('idle');
+
+  expect((await (await agent()).checkAndInstall('fw-3.img')).outcome).toBe('rebooting');
+  await trace.boot(); // release 3's trial
+  expect((await (await agent([broken])).resume()).outcome).toBe('rebooting'); // rejected
+  await trace.boot();
+  expect((await (await agent()).resume()).outcome).toBe('rolledBack');
+  await trace.boot();
+  expect((await (await agent()).resume()).outcome).toBe('idle');
+  // Release 3 again; this time its kernel hangs: no agent runs on the trial boot, the watchdog
+  // resets, and the bootloader's counting brings B back on its own.
+  expect((await (await agent()).checkAndInstall('fw-3.img')).outcome).toBe('rebooting');
+  await trace.boot(); // release 3's trial: hangs
+  await trace.boot(); // its one try used up: B
+  expect((await (await agent()).resume()).outcome).toBe('rolledBack');
+  await trace.boot();
+  expect((await (await agent()).resume()).outcome).toBe('idle');
+
+  const installed = await (
+    await FsJournalStore.create(path.join(board.dir, 'state'))
+  ).readInstalled();
+  expect(installed).toMatchObject({ slot: 'B', target: { path: 'fw-2.img' } });
+  expect(reboots).toBe(4);
+  return { trace, expected: ['B', 'B', 'A', 'B', 'B', 'A', 'B', 'B'] };
+}

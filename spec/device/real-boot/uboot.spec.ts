@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SlotErrorCode, SlotProfile } from '../../../src/device/slot-controller.js';
 import { UbootEnvSlotController } from '../../../src/device/slots/uboot-env.js';
 import { SlotError } from '../../../src/errors.js';
-import { matrixTable, record, Trace } from './matrix.js';
+import { latestTrace, matrixTable, record, Trace } from './matrix.js';
 import { gate, IN_CI, locateUboot } from './qemu.js';
-import { installB, type Outcome, SCENARIOS } from './scenarios.js';
+import { agentLoop, installB, type Outcome, SCENARIOS } from './scenarios.js';
 import { envCopies, UbootBoard, type UbootProfile } from './uboot-board.js';
 
 let ubootDir: string | undefined;
@@ -43,7 +43,7 @@ async function play(
     try {
       outcome = await body(board);
     } finally {
-      record(scenario, outcome?.trace ?? new Trace(board), outcome?.expected, outcome?.detected);
+      record(scenario, outcome?.trace ?? latestTrace(board), outcome?.expected, outcome?.detected);
     }
     expect(outcome.trace.booted).toEqual(outcome.expected);
     if (outcome.detected === undefined)
@@ -70,6 +70,8 @@ describe.skipIf(!ready.ok && !IN_CI)('real U-Boot under QEMU judges UbootEnvSlot
     it('a new slot that never confirms falls back after its tries', () =>
       play('never confirmed: falls back', profile, SCENARIOS.neverConfirmed));
     it('rejectBooted', () => play('rejectBooted', profile, SCENARIOS.rejectBooted));
+    it('the whole agent loop: install, commit, a failed trial rolled back', () =>
+      play('whole agent loop (UpdateAgent)', profile, agentLoop));
 
     it('a power cut during the activation write boots the previous, consistent state', () =>
       play('power cut during the activation write', profile, async (board) => {
