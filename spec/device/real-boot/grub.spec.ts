@@ -41,64 +41,68 @@ async function play(
   }
 }
 
-describe.skipIf(!ready.ok && !IN_CI)('real GRUB under QEMU judges GrubEnvSlotController', () => {
-  beforeAll(() => {
-    if (!ready.ok) throw new Error(`CI=true and ${ready.reason}`);
-  });
-  afterAll(() => {
-    console.log(
-      `\nReal GRUB matrix (qemu-system-x86_64, SeaBIOS, GRUB 2.06 i386-pc):\n${matrixTable()}\n`,
-    );
-  });
+describe.skipIf(!ready.ok && !IN_CI)(
+  'real GRUB under QEMU judges GrubEnvSlotController',
+  { timeout: 240_000 },
+  () => {
+    beforeAll(() => {
+      if (!ready.ok) throw new Error(`CI=true and ${ready.reason}`);
+    });
+    afterAll(() => {
+      console.log(
+        `\nReal GRUB matrix (qemu-system-x86_64, SeaBIOS, GRUB 2.06 i386-pc):\n${matrixTable()}\n`,
+      );
+    });
 
-  it('the factory state boots slot A', async () => {
-    const { board, firstBoot } = await GrubBoard.create();
-    try {
-      expect(firstBoot.slot).toBe('A');
-      expect(firstBoot.cmdline).toContain('root=/dev/sda2');
-      expect(await board.controller.bootedSlot()).toBe('A');
-    } finally {
-      await board.close();
-    }
-  });
-  it('trial boot of the new slot', () => play('trial boot of the new slot', SCENARIOS.trialBoot));
-  it('commit', () => play('commit', SCENARIOS.commit));
-  it('a new slot that never confirms falls back after its try', () =>
-    play('never confirmed: falls back', SCENARIOS.neverConfirmed));
-  it('rejectBooted', () => play('rejectBooted', SCENARIOS.rejectBooted));
-  it('the whole agent loop: install, commit, a failed trial rolled back', () =>
-    play('whole agent loop (UpdateAgent)', agentLoop));
-
-  it('a power cut during the activation write leaves grubenv whole: A boots', async () => {
-    // The process dies after grub-editenv wrote half of the copy and before the rename.
-    let cut = false;
-    const run: ToolRunner = async (file, args, options) => {
-      const result = await runTool(file, args, options);
-      // Only the activation (B_OK=1), not the confirmation of the boot before it.
-      if (cut && args[1] === 'set' && args.includes('B_OK=1')) {
-        await fs.truncate(args[0] as string, 300);
-        throw new Error('power cut (simulated) while the new block was being written');
+    it('the factory state boots slot A', async () => {
+      const { board, firstBoot } = await GrubBoard.create();
+      try {
+        expect(firstBoot.slot).toBe('A');
+        expect(firstBoot.cmdline).toContain('root=/dev/sda2');
+        expect(await board.controller.bootedSlot()).toBe('A');
+      } finally {
+        await board.close();
       }
-      return result;
-    };
-    const { board } = await GrubBoard.create({ runTool: run });
-    await play(
-      'power cut during the activation write',
-      async (b) => {
-        const trace = new Trace(b);
-        await b.controller.confirmBooted(); // the normal boot's confirmation, before the cut
-        const before = await fs.readFile(b.grubenv);
-        cut = true;
-        await expect(installB(b, 1)).rejects.toThrow(/power cut/);
-        cut = false;
-        expect(await fs.readFile(b.grubenv)).toEqual(before);
-        expect(await b.controller.status()).toMatchObject({ nextBoot: 'A', trialPending: false });
-        await trace.boot();
-        await installB(b, 1);
-        await trace.boot();
-        return { trace, expected: ['A', 'B'] };
-      },
-      board,
-    );
-  });
-});
+    });
+    it('trial boot of the new slot', () => play('trial boot of the new slot', SCENARIOS.trialBoot));
+    it('commit', () => play('commit', SCENARIOS.commit));
+    it('a new slot that never confirms falls back after its try', () =>
+      play('never confirmed: falls back', SCENARIOS.neverConfirmed));
+    it('rejectBooted', () => play('rejectBooted', SCENARIOS.rejectBooted));
+    it('the whole agent loop: install, commit, a failed trial rolled back', () =>
+      play('whole agent loop (UpdateAgent)', agentLoop));
+
+    it('a power cut during the activation write leaves grubenv whole: A boots', async () => {
+      // The process dies after grub-editenv wrote half of the copy and before the rename.
+      let cut = false;
+      const run: ToolRunner = async (file, args, options) => {
+        const result = await runTool(file, args, options);
+        // Only the activation (B_OK=1), not the confirmation of the boot before it.
+        if (cut && args[1] === 'set' && args.includes('B_OK=1')) {
+          await fs.truncate(args[0] as string, 300);
+          throw new Error('power cut (simulated) while the new block was being written');
+        }
+        return result;
+      };
+      const { board } = await GrubBoard.create({ runTool: run });
+      await play(
+        'power cut during the activation write',
+        async (b) => {
+          const trace = new Trace(b);
+          await b.controller.confirmBooted(); // the normal boot's confirmation, before the cut
+          const before = await fs.readFile(b.grubenv);
+          cut = true;
+          await expect(installB(b, 1)).rejects.toThrow(/power cut/);
+          cut = false;
+          expect(await fs.readFile(b.grubenv)).toEqual(before);
+          expect(await b.controller.status()).toMatchObject({ nextBoot: 'A', trialPending: false });
+          await trace.boot();
+          await installB(b, 1);
+          await trace.boot();
+          return { trace, expected: ['A', 'B'] };
+        },
+        board,
+      );
+    });
+  },
+);
