@@ -30,13 +30,14 @@ t0=$(date +%s)
 # What the tests run (tool -> Debian 12 package), and what building U-Boot needs.
 run_tools=(qemu-system-aarch64:qemu-system-arm qemu-system-x86_64:qemu-system-x86
   fw_setenv:libubootenv-tool mkenvimage:u-boot-tools mkimage:u-boot-tools
-  grub-editenv:grub-common grub-mkimage:grub-common mcopy:mtools mkfs.vfat:dosfstools)
+  grub-editenv:grub-common grub-mkimage:grub-common mcopy:mtools)
 need=()
 for pair in "${run_tools[@]}"; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
 # Firmware and GRUB's BIOS modules are files, not commands.
 [ -f /usr/share/seabios/bios-256k.bin ] || need+=(seabios)
+[ -x /usr/sbin/mkfs.vfat ] || need+=(dosfstools)
 [ -f /usr/lib/grub/i386-pc/boot.img ] || need+=(grub-pc-bin)
 build_deps=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross bison flex bc make libssl-dev libgnutls28-dev
   device-tree-compiler python3-dev python3-setuptools swig dpkg-dev)

@@ -21,6 +21,8 @@ import {
 import { type BootRecord, decision, type RealBoard, scratch } from './board.js';
 import { BOOT_SCRIPTS, bootScript, runQemu, tool } from './qemu.js';
 
+/** Debian `dosfstools` installs it in /usr/sbin, which a non-root PATH may lack. */
+export const MKFS_VFAT = '/usr/sbin/mkfs.vfat';
 /** GRUB's i386-pc files (Debian `grub-pc-bin`). */
 export const GRUB_PC_DIR = '/usr/lib/grub/i386-pc';
 /** The FAT partition starts at 1 MiB (sector 2048), after the MBR and core.img. */
@@ -98,7 +100,7 @@ export class GrubBoard implements RealBoard {
     const part = path.join(s.dir, 'part.img');
     const cfg = path.join(s.dir, 'grub.cfg');
     await fs.writeFile(cfg, await boardGrubCfg());
-    await tool('mkfs.vfat', ['-C', '-n', 'TUFOTA', part, String(PART_SECTORS / 2)]);
+    await tool(MKFS_VFAT, ['-C', '-n', 'TUFOTA', part, String(PART_SECTORS / 2)]);
     await tool('mmd', ['-i', part, '::/boot', '::/boot/grub']);
     await tool('mcopy', [
       '-i',
