@@ -279,6 +279,32 @@ describe.skipIf(grubTools.skip)(
       expect(await installed()).toMatchObject({ slot: 'B', target: { version: '2.0.0' } });
     });
 
+    it('a rejected trial: the rollback boot confirms the old slot, so the next power-on does not fall to the default entry (found on a real GRUB)', async () => {
+      await commit('fw-2.img'); // B
+      await powerOn();
+      expect((await (await agent()).checkAndInstall('fw-3.img')).outcome).toBe('rebooting');
+      // The reboot into A already happened inside the agent (simulated); its trial fails.
+      const trial = await (await agent({ healthChecks: [failingLocal()] })).resume();
+      expect(trial.outcome).toBe('rebooting'); // rejected, rebooted into B
+      expect((await (await agent()).resume()).outcome).toBe('rolledBack');
+      expect(await grubenv(grubenvPath)).toMatchObject({ B_OK: '1', B_TRY: '0' });
+      // Unconfirmed, B would be "tried" and GRUB would boot entry 0 (slot A, just rejected).
+      expect((await sim.simulateBoot()).booted).toBe('B');
+    });
+
+    it('a trial whose kernel hangs: after the fallback the agent confirms the old slot (found on a real GRUB)', async () => {
+      await commit('fw-2.img'); // B
+      await powerOn();
+      // Activate release 3 in A without rebooting through the agent: the trial boot "hangs".
+      const hanging = await agent({ reboot: async () => {} });
+      expect((await hanging.checkAndInstall('fw-3.img')).outcome).toBe('rebooting');
+      expect((await sim.simulateBoot()).booted).toBe('A'); // the trial boot; no agent runs
+      expect((await sim.simulateBoot()).booted).toBe('B'); // its one try used up
+      expect((await (await agent()).resume()).outcome).toBe('rolledBack');
+      expect(await grubenv(grubenvPath)).toMatchObject({ B_OK: '1', B_TRY: '0' });
+      expect((await sim.simulateBoot()).booted).toBe('B');
+    });
+
     it('after a fallback to a slot holding an earlier committed release, that release is verified by hash and recorded', async () => {
       await commit('fw-2.img'); // B
       await commit('fw-3.img'); // A

@@ -646,7 +646,9 @@ export class UpdateAgent {
       case JournalPhase.Activated:
       case JournalPhase.Rebooting: {
         const status = await this.#slots.status();
-        if (status.nextBoot === journal.slot) {
+        // `bootable` too: on GRUB an unconfirmed boot of the old slot makes the default entry the
+        // next boot, whatever slot that is; a trial already tried and given up is not "armed".
+        if (status.nextBoot === journal.slot && status.slots[journal.slot].bootable) {
           // Crashed between activation and the reboot: the trial is still armed.
           this.#note(
             `update ${journal.updateId}: trial of slot ${journal.slot} still pending; rebooting`,
@@ -654,6 +656,7 @@ export class UpdateAgent {
           await this.#rebootInto(journal);
           return { outcome: 'rebooting', journal };
         }
+        await this.#confirmFallbackSlot(booted);
         return this.#conclude(journal, JournalPhase.RolledBack, {
           code: 'ERR_TUF_SLOT_FALLBACK',
           message: `the bootloader fell back to slot ${booted}: slot ${journal.slot} did not boot`,
@@ -661,6 +664,7 @@ export class UpdateAgent {
       }
       default: {
         // verifying, old slot booted: rejected by us, or the bootloader fell back mid-check.
+        await this.#confirmFallbackSlot(booted);
         await this.#cancelStaleTrial(journal.slot);
         return this.#conclude(
           journal,
@@ -1015,10 +1019,23 @@ export class UpdateAgent {
     return { ...healthy, outcome: 'recovered', error: failure };
   }
 
+  /**
+   * After a rollback the old slot runs the committed release: where every boot is counted it
+   * needs this boot's confirmation now (on its local checks), like any normal boot. Found with a
+   * real GRUB (spec/device/real-boot): left unconfirmed, no slot qualifies at the next power-on
+   * and GRUB boots its default entry, which may be the slot that just failed.
+   */
+  async #confirmFallbackSlot(booted: SlotName): Promise<void> {
+    if (this.#slots.capabilities().confirmEveryBoot) await this.#confirmOnLocalChecks(booted);
+  }
+
   /** After a rollback, make sure no trial of the abandoned slot is still armed. */
   async #cancelStaleTrial(slot: SlotName): Promise<void> {
     const status = await this.#slots.status();
-    if (status.nextBoot === slot) await this.#slots.cancelTrial();
+    // Only from a confirmed slot: cancelTrial() refuses while the running slot is itself on
+    // trial (its local checks failed just now); the bootloader's counting decides then.
+    if (status.nextBoot === slot && status.slots[status.booted].confirmed)
+      await this.#slots.cancelTrial();
   }
 
   // -------------------------------------------------------------------------------------------

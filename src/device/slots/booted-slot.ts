@@ -76,7 +76,8 @@ export function rootMountSource(mountinfo: string): string | undefined {
   return source;
 }
 
-async function readCapped(file: string, cap: number, what: string): Promise<string> {
+/** Read a small per-boot file (`/proc/cmdline`, `boot_id`) completely, refusing one above `cap` bytes. */
+export async function readCapped(file: string, cap: number, what: string): Promise<string> {
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(file, 'r');

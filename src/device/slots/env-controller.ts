@@ -28,6 +28,7 @@ import {
   type SlotStatus,
 } from '../slot-controller.js';
 import { type BootEvidenceOptions, mountedRootDevice, readBootedSlot } from './booted-slot.js';
+import { EnvCanary, type EnvCanaryOptions } from './env-canary.js';
 import type { EnvChange, EnvProfile, EnvVars } from './env-profiles.js';
 
 const debug = debuglog('tufota');
@@ -51,6 +52,13 @@ export interface EnvSlotControllerOptions {
   slotDevices: Record<SlotName, string>;
   /** Where to find per-boot evidence (`cmdlinePath`, `rootDevices`, …). */
   evidence?: SlotEvidenceOptions;
+  /**
+   * Check at every boot that the bootloader loaded the environment this controller writes
+   * (`env-canary.ts`): each write adds `tufota_env_seq` / `tufota_env_writer`, and the boot
+   * script must pass `tufota.envseq=${tufota_env_seq}` on the kernel command line. `true` uses
+   * `evidence.cmdlinePath` and Linux's boot id. Default off.
+   */
+  envCanary?: boolean | EnvCanaryOptions;
 }
 
 /** Everything a {@link BootSimulator} needs to play the bootloader for a controller. */
@@ -68,6 +76,7 @@ export class EnvSlotController implements SlotController {
   readonly #capabilities: SlotControllerCapabilities;
   readonly #slotDevices: Readonly<Record<SlotName, string>>;
   readonly #evidence: BootEvidenceOptions;
+  readonly #canary: EnvCanary | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
   protected constructor(
@@ -113,6 +122,12 @@ export class EnvSlotController implements SlotController {
         evidence.slotMarkers ??
         (profile.bootnames ? { A: [profile.bootnames.A], B: [profile.bootnames.B] } : undefined),
     };
+    this.#canary = options.envCanary
+      ? new EnvCanary({
+          cmdlinePath: evidence.cmdlinePath,
+          ...(typeof options.envCanary === 'object' ? options.envCanary : {}),
+        })
+      : undefined;
   }
 
   capabilities(): SlotControllerCapabilities {
@@ -146,7 +161,9 @@ export class EnvSlotController implements SlotController {
   status(): Promise<SlotStatus> {
     return this.#serialize(async () => {
       const booted = await this.bootedSlot();
-      return this.#profile.status(await this.#read(), booted);
+      const env = await this.#read();
+      await this.#canary?.check(env, this.#store.description);
+      return this.#profile.status(env, booted);
     });
   }
 
@@ -272,7 +289,11 @@ export class EnvSlotController implements SlotController {
   }
 
   #read(): Promise<EnvVars> {
-    return this.#store.read(this.#profile.variables);
+    return this.#store.read(
+      this.#canary
+        ? [...this.#profile.variables, ...this.#canary.variables]
+        : this.#profile.variables,
+    );
   }
 
   /** Read, plan, write once, read back: the only path by which a verb changes the environment. */
@@ -284,12 +305,15 @@ export class EnvSlotController implements SlotController {
     return this.#serialize(async () => {
       const booted = await this.bootedSlot();
       const env = await this.#read();
+      // Planning on an environment the bootloader never loaded would be planning on fiction.
+      await this.#canary?.check(env, this.#store.description);
       const wanted = plan(env, booted);
       const pending = wanted.filter(([name, value]) => (env.get(name) ?? null) !== value);
       if (pending.length === 0) {
         debug('slots: %s(%s): environment already in place, nothing written', verb, slot ?? '');
         return;
       }
+      if (this.#canary) pending.push(...(await this.#canary.changes()));
       debug('slots: %s(%s): writing %o to %s', verb, slot ?? '', pending, this.#store.description);
       await this.#store.write(pending);
       const after = await this.#read();

@@ -23,6 +23,14 @@ export {
   rootMountSource,
 } from './booted-slot.js';
 export {
+  CANARY_CMDLINE_PARAM,
+  CANARY_SEQ_VARIABLE,
+  CANARY_WRITER_VARIABLE,
+  DEFAULT_BOOT_ID_PATH,
+  EnvCanary,
+  type EnvCanaryOptions,
+} from './env-canary.js';
+export {
   EnvSlotController,
   type EnvSlotControllerOptions,
   type EnvStore,
