@@ -47,8 +47,17 @@ export interface TargetRoleOption {
   role?: string;
 }
 
+/** What to do when the role already lists the target path. */
+export type IfExists = 'fail' | 'skip' | 'replace';
+
 /** Options of {@link Repository.addTarget} and {@link Repository.addTargetInfo}. */
-export interface AddTargetOptions extends TargetCustomOptions, TargetRoleOption {}
+export interface AddTargetOptions extends TargetCustomOptions, TargetRoleOption {
+  /**
+   * When the role already lists the path: `'fail'` (default, `ERR_TUF_TARGET_EXISTS`, nothing
+   * changed), `'skip'` (keep the listed target, read nothing) or `'replace'`.
+   */
+  ifExists?: IfExists;
+}
 
 /** Options of {@link Repository.delegate}. */
 export interface DelegateOptions {

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { InvalidStateError } from '../errors.js';
+import { InvalidStateError, PublishedFileConflictError } from '../errors.js';
 import {
   Metadata,
   type Root,
@@ -23,10 +23,11 @@ import {
 } from '../models/index.js';
 import { expiresAfter, periodFor } from './expiry.js';
 import type { PublishOptions, PublishResult, RefreshOptions } from './options.js';
-import { forEachLimit, type PublishProgress, writePublication } from './publish.js';
+import { forEachLimit, type PublishProgress, sameBytes, writePublication } from './publish.js';
 import { metaFileOf, type SignedRole, signedRoleFromMetadata } from './signed-role.js';
 import { assertSigned, signWithAvailable } from './signing.js';
-import { CONCURRENCY, type RepositoryState, sameRole } from './state.js';
+import { CONCURRENCY, MAX_METADATA_LENGTH, type RepositoryState, sameRole } from './state.js';
+import { METADATA_DIR } from './storage.js';
 
 /** Sign and publish every pending role, then snapshot and timestamp (see `Repository.publish`). */
 export async function publish(
@@ -103,8 +104,11 @@ export async function publish(
     unsafe,
   );
 
-  // 2. Write, then record what was committed even if a later write fails.
+  // 2. Nobody else published since this session opened the repository (their edits would be
+  // lost under ours), then write, recording what was committed even if a later write fails.
+  await assertNotPublishedSince(state);
   const progress: PublishProgress = { written: [], contentCommitted: false, rootCommitted: false };
+  const servedMeta = state.snapshot?.metadata.signed.meta ?? {};
   try {
     await writePublication(
       state.storage,
@@ -114,6 +118,11 @@ export async function publish(
         timestamp,
         root,
         initial: state.timestamp === undefined,
+        listedVersion: (role) =>
+          Object.hasOwn(servedMeta, `${role}.json`)
+            ? (servedMeta[`${role}.json`]?.version ?? 0)
+            : 0,
+        servedSnapshotVersion: state.snapshot?.metadata.signed.version ?? 0,
       },
       progress,
     );
@@ -181,6 +190,24 @@ export async function refresh(
   const result =
     options.publish === false || roles.length === 0 ? undefined : await publish(state, options);
   return { roles, result };
+}
+
+/**
+ * @throws PublishedFileConflictError when `timestamp.json` in storage is not the one this state
+ *   was opened with: another session published in between, and publishing now would drop its
+ *   edits (its `N.ROLE.json` files are not in our snapshot).
+ */
+async function assertNotPublishedSince(state: RepositoryState): Promise<void> {
+  const path = `${METADATA_DIR}/timestamp.json`;
+  const served = await state.storage.readFile(path, { maxLength: MAX_METADATA_LENGTH });
+  const known = state.timestamp?.bytes;
+  if (served === undefined ? known === undefined : known !== undefined && sameBytes(served, known))
+    return;
+  throw new PublishedFileConflictError(
+    `the repository was published by another session after this one opened it (${path} changed); ` +
+      "nothing was written, so that session's edits are kept: open the repository again and redo this edit",
+    { filePath: path },
+  );
 }
 
 /** Sign with the signers at hand, check every threshold, serialize once. */
