@@ -101,6 +101,12 @@ export interface PublishOptions {
    * repository; a crash there lasts until the next successful publish.
    */
   unsafeAllowRotationWindow?: boolean;
+  /**
+   * Refuse to publish when any metadata clients will load expires within this many milliseconds
+   * (default one hour; capped per role at half its validity period, so freshly signed metadata
+   * always passes). `ERR_TUF_EXPIRING_METADATA` names the role and the command that re-signs it.
+   */
+  expiryMargin?: number;
 }
 
 /** What a publish wrote. */
@@ -144,4 +150,21 @@ export interface RoleStatus {
   requirements: RequirementStatus[];
   /** True when every requirement is met. */
   verified: boolean;
+}
+
+/** One role's pending edits dropped by {@link Repository.reset}. */
+export interface DiscardedRole {
+  role: string;
+  /** The version the edit would have published (0 for a snapshot/timestamp re-signing mark). */
+  version: number;
+  /** True when it was written to the staging area (`.tufota/staging/`). */
+  staged: boolean;
+  /** Target paths the edit added, removed, or listed with other length/hashes/custom. */
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** Signatures it had collected. */
+  signatures: number;
+  /** Snapshot/timestamp: only a re-signing mark left by `refresh --stage-only`. */
+  resign?: boolean;
 }

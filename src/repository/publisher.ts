@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { InvalidStateError, PublishedFileConflictError } from '../errors.js';
+import { InvalidStateError, PublishedFileConflictError, RepositoryEditError } from '../errors.js';
 import {
   Metadata,
   type Root,
@@ -104,6 +104,10 @@ export async function publish(
     unsafe,
   );
 
+  // Nothing clients will load may be expired or about to expire (TUF 5.3.10, 5.4.4, 5.5.6, 5.6.5:
+  // they would refuse it).
+  assertFresh(state, now, options, { root, snapshot, timestamp, signedTargets });
+
   // 2. Nobody else published since this session opened the repository (their edits would be
   // lost under ours), then write, recording what was committed even if a later write fails.
   await assertNotPublishedSince(state);
@@ -190,6 +194,82 @@ export async function refresh(
   const result =
     options.publish === false || roles.length === 0 ? undefined : await publish(state, options);
   return { roles, result };
+}
+
+/** Default safety margin of {@link assertFresh}: one hour. */
+export const DEFAULT_EXPIRY_MARGIN = 60 * 60 * 1000;
+
+/**
+ * Refuse a publication that would serve metadata clients refuse now or soon: any role they load
+ * (root, timestamp, snapshot, every reachable targets role, new or unchanged) that expires
+ * within the margin — `options.expiryMargin` (default one hour: the hourly `refresh` cron the
+ * admin guide recommends gets a run before clients notice), capped at half the role's period
+ * so a role signed now always passes.
+ *
+ * @throws RepositoryEditError `ERR_TUF_EXPIRING_METADATA` naming each role, when it expires and
+ *   the command that re-signs it; nothing is written.
+ */
+function assertFresh(
+  state: RepositoryState,
+  now: Date,
+  options: PublishOptions,
+  out: {
+    root: SignedRole<Root> | undefined;
+    snapshot: SignedRole<Snapshot> | undefined;
+    timestamp: SignedRole<Timestamp>;
+    signedTargets: ReadonlyArray<{ name: string; role: SignedRole<Targets> }>;
+  },
+): void {
+  const margin = options.expiryMargin ?? DEFAULT_EXPIRY_MARGIN;
+  const served = new Map<string, { version: number; expires: Date; pending: boolean }>();
+  const add = (name: string, role: SignedRole | undefined, pending: boolean) => {
+    if (role !== undefined)
+      served.set(name, {
+        version: role.metadata.signed.version,
+        expires: role.metadata.signed.expires,
+        pending,
+      });
+  };
+  add('root', out.root ?? state.root, out.root !== undefined);
+  add('timestamp', out.timestamp, false);
+  add('snapshot', out.snapshot ?? state.snapshot, false);
+  for (const [name, entry] of state.roles) add(name, entry.published, false);
+  for (const { name, role } of out.signedTargets) add(name, role, true);
+  const problems: string[] = [];
+  for (const [name, { version, expires, pending }] of served) {
+    const window = Math.min(margin, periodFor(state.policy, name) / 2);
+    const left = expires.getTime() - now.getTime();
+    if (left >= window) continue;
+    const when =
+      left <= 0
+        ? `expired at ${expires.toISOString()}`
+        : `expires at ${expires.toISOString()}, within the ${describeMs(window)} safety margin`;
+    problems.push(`${name} version ${version} ${when}${remedy(name, pending)}`);
+  }
+  if (problems.length === 0) return;
+  throw new RepositoryEditError(
+    `refusing to publish metadata that clients would refuse as expired; nothing was written: ${problems.join('; ')}`,
+    {},
+    'ERR_TUF_EXPIRING_METADATA',
+  );
+}
+
+function remedy(name: string, pending: boolean): string {
+  if (pending)
+    return ' (it was staged with that expiry and signed: discard it with tufota reset and redo the edit, or sign it again after tufota refresh)';
+  if (name === 'root')
+    return ' (re-sign it with the root keys: tufota refresh --stage-only, tufota sign --role root --key ROOT-KEY, tufota publish)';
+  if (name === 'snapshot' || name === 'timestamp')
+    return (
+      ' (shorter than the margin? lengthen its period: tufota config set expiry.' + name + '=…)'
+    );
+  return ' (re-sign it: tufota refresh, or with offline keys tufota refresh --stage-only, sign, import, publish)';
+}
+
+function describeMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 1000)} s`;
 }
 
 /**

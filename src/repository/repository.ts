@@ -47,6 +47,7 @@ import type {
   CreateHashBinsOptions,
   CreateOptions,
   DelegateOptions,
+  DiscardedRole,
   KeyInput,
   PublishOptions,
   PublishResult,
@@ -58,6 +59,7 @@ import type {
   TargetRoleOption,
 } from './options.js';
 import * as publisher from './publisher.js';
+import { pendingSummary, removeStaged } from './reset.js';
 import type { SignedRole } from './signed-role.js';
 import type { RepositoryState } from './state.js';
 import { CONFIG_PATH, type RepositoryStorage, type StorageData } from './storage.js';
@@ -77,7 +79,7 @@ import type { TargetInfo } from './target-input.js';
  * ```
  */
 export class Repository {
-  readonly #state: RepositoryState;
+  #state: RepositoryState;
 
   private constructor(state: RepositoryState) {
     this.#state = state;
@@ -360,6 +362,28 @@ export class Repository {
   /** Version, expiry and signatures present/missing of every role (`tufota status`). */
   status(): RoleStatus[] {
     return signing.roleStatuses(this.#state);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Discarding
+
+  /**
+   * Discard every pending edit — in memory and staged (`.tufota/staging/`, the re-signing marks)
+   * — and return what was dropped. The served repository is not touched; target files already
+   * copied in stay (unlisted). The object then shows the served state.
+   *
+   * @example
+   * ```ts
+   * for (const d of await repo.reset()) console.log(d.role, d.added, d.removed);
+   * ```
+   */
+  async reset(): Promise<DiscardedRole[]> {
+    const summary = pendingSummary(this.#state);
+    await removeStaged(this.#state);
+    const previous = this.#state;
+    this.#state = await openState(previous.storage, { now: previous.now });
+    this.#state.addSigners(...previous.signers.values());
+    return summary;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import { keyCommand } from './key.js';
 import { publishCommand } from './publish.js';
 import { refreshCommand } from './refresh.js';
 import { removeTargetCommand } from './remove-target.js';
+import { resetCommand } from './reset.js';
 import { rotateCommand } from './rotate.js';
 import { serveCommand } from './serve.js';
 import { importCommand, prepareCommand, signCommand } from './sign.js';
@@ -45,6 +46,7 @@ export const COMMANDS: readonly Command[] = [
   withRepositoryLock(prepareCommand),
   withRepositoryLock(signCommand, { mutates: (args) => args.positionals.length === 0 }),
   withRepositoryLock(importCommand),
+  withRepositoryLock(resetCommand),
   statusCommand,
   withRepositoryLock(publishCommand),
   withRepositoryLock(refreshCommand),
