@@ -151,3 +151,46 @@ describe('target conventions devices rely on are refused before publishing', () 
     });
   }
 });
+
+describe('publish refuses metadata clients would refuse as expired', () => {
+  const DAY = 86_400_000;
+  it('an unchanged role that expired: refused with the role, the time and the command', async () => {
+    const { keys } = await setup();
+    const later = new Date(T0.getTime() + 100 * DAY); // targets (90 days) expired
+    const repo = await Repository.open(await FsRepositoryStorage.open(dir), {
+      signers: Object.values(keys),
+      now: () => later,
+    });
+    const [extra] = await ed25519(1);
+    repo.addKey('snapshot', extra!); // a new root; targets itself is not touched
+    const before = await readFile(path.join(dir, 'metadata', 'timestamp.json'));
+    await expect(repo.publish()).rejects.toMatchObject({
+      code: 'ERR_TUF_EXPIRING_METADATA',
+      message: expect.stringMatching(
+        /targets version 1 expired at 2030-04-01T00:00:00\.000Z \(re-sign it: tufota refresh/,
+      ),
+    });
+    expect(await readFile(path.join(dir, 'metadata', 'timestamp.json'))).toEqual(before);
+    // refresh re-signs the expired role, and the publish goes through.
+    const { result } = await repo.refresh();
+    expect(result?.roles.map((r) => r.role)).toEqual(
+      expect.arrayContaining(['root', 'targets', 'snapshot', 'timestamp']),
+    );
+  });
+
+  it('a role expiring within the margin is refused; a smaller margin lets it through', async () => {
+    const { keys } = await setup();
+    const almost = new Date(T0.getTime() + 90 * DAY - 30 * 60_000); // targets: 30 min left
+    const repo = await Repository.open(await FsRepositoryStorage.open(dir), {
+      signers: Object.values(keys),
+      now: () => almost,
+    });
+    const [extra] = await ed25519(1);
+    repo.addKey('snapshot', extra!); // snapshot and timestamp are rebuilt; targets is not
+    await expect(repo.publish()).rejects.toMatchObject({
+      code: 'ERR_TUF_EXPIRING_METADATA',
+      message: expect.stringContaining('within the 1 h safety margin'),
+    });
+    await repo.publish({ expiryMargin: 10 * 60_000 });
+  });
+});

@@ -221,22 +221,22 @@ function assertFresh(
   },
 ): void {
   const margin = options.expiryMargin ?? DEFAULT_EXPIRY_MARGIN;
-  const served = new Map<string, { version: number; expires: Date; pending: boolean }>();
-  const add = (name: string, role: SignedRole | undefined, pending: boolean) => {
+  const served = new Map<string, { version: number; expires: Date; kind: Kind }>();
+  const add = (name: string, role: SignedRole | undefined, kind: Kind) => {
     if (role !== undefined)
       served.set(name, {
         version: role.metadata.signed.version,
         expires: role.metadata.signed.expires,
-        pending,
+        kind,
       });
   };
-  add('root', out.root ?? state.root, out.root !== undefined);
-  add('timestamp', out.timestamp, false);
-  add('snapshot', out.snapshot ?? state.snapshot, false);
-  for (const [name, entry] of state.roles) add(name, entry.published, false);
-  for (const { name, role } of out.signedTargets) add(name, role, true);
+  add('root', out.root ?? state.root, out.root === undefined ? 'served' : 'pending');
+  add('timestamp', out.timestamp, 'built');
+  add('snapshot', out.snapshot ?? state.snapshot, out.snapshot === undefined ? 'served' : 'built');
+  for (const [name, entry] of state.roles) add(name, entry.published, 'served');
+  for (const { name, role } of out.signedTargets) add(name, role, 'pending');
   const problems: string[] = [];
-  for (const [name, { version, expires, pending }] of served) {
+  for (const [name, { version, expires, kind }] of served) {
     const window = Math.min(margin, periodFor(state.policy, name) / 2);
     const left = expires.getTime() - now.getTime();
     if (left >= window) continue;
@@ -244,7 +244,7 @@ function assertFresh(
       left <= 0
         ? `expired at ${expires.toISOString()}`
         : `expires at ${expires.toISOString()}, within the ${describeMs(window)} safety margin`;
-    problems.push(`${name} version ${version} ${when}${remedy(name, pending)}`);
+    problems.push(`${name} version ${version} ${when}${remedy(name, kind)}`);
   }
   if (problems.length === 0) return;
   throw new RepositoryEditError(
@@ -254,15 +254,16 @@ function assertFresh(
   );
 }
 
-function remedy(name: string, pending: boolean): string {
-  if (pending)
-    return ' (it was staged with that expiry and signed: discard it with tufota reset and redo the edit, or sign it again after tufota refresh)';
+/** Where a role in the publication comes from. */
+type Kind = 'served' | 'pending' | 'built';
+
+function remedy(name: string, kind: Kind): string {
+  if (kind === 'built')
+    return ` (signed just now: its period is shorter than the margin; lengthen it with tufota config set expiry.${name}=…)`;
+  if (kind === 'pending')
+    return ' (it was staged with that expiry and signed: discard it with tufota reset and redo the edit)';
   if (name === 'root')
     return ' (re-sign it with the root keys: tufota refresh --stage-only, tufota sign --role root --key ROOT-KEY, tufota publish)';
-  if (name === 'snapshot' || name === 'timestamp')
-    return (
-      ' (shorter than the margin? lengthen its period: tufota config set expiry.' + name + '=…)'
-    );
   return ' (re-sign it: tufota refresh, or with offline keys tufota refresh --stage-only, sign, import, publish)';
 }
 
