@@ -26,9 +26,14 @@
  * write order makes that atomic. Creating or publishing a repository with
  * `consistent_snapshot: false` is refused; see `publish.ts` for the crash-safe order.
  *
+ * Concurrency between sessions. The CLI holds a `RepositoryLock` (`storage/repository-lock.ts`) around every mutating
+ * command; library users should do the same (`RepositoryLock.acquire(dir, …)`). Without it, a
+ * second publisher is detected rather than prevented: `publish` refuses when `timestamp.json`
+ * changed since this session opened the repository, and never overwrites a published versioned
+ * file (`PublishedFileConflictError`), so an edit is refused, never silently lost.
+ *
  * Not implemented: garbage collection of old metadata versions and target files (they stay
- * served; clients holding old metadata can still fetch them), removing hash bins one by one,
- * locking against two publishers on one storage (run one at a time).
+ * served; clients holding old metadata can still fetch them), removing hash bins one by one.
  *
  * Not safe for concurrent use: await each call before making the next.
  *
