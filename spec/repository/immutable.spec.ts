@@ -106,15 +106,21 @@ describe('target files', () => {
     expect(repo.getTarget('fw/image.bin')).toBeUndefined();
   });
 
-  it('refuses a path the role already lists unless ifExists says otherwise', async () => {
+  it('ifExists: fail refuses a path the role already lists; skip keeps it; replace replaces', async () => {
     const { open } = await setup();
     const repo = await open();
     await repo.addTarget('fw/a.bin', bytes('one'));
-    await expect(repo.addTarget('fw/a.bin', bytes('two'))).rejects.toMatchObject({
+    await expect(
+      repo.addTarget('fw/a.bin', bytes('two'), { ifExists: 'fail' }),
+    ).rejects.toMatchObject({
       code: 'ERR_TUF_TARGET_EXISTS',
     });
     expect(() =>
-      repo.addTargetInfo('fw/a.bin', { length: 1, hashes: { sha256: 'a'.repeat(64) } }),
+      repo.addTargetInfo(
+        'fw/a.bin',
+        { length: 1, hashes: { sha256: 'a'.repeat(64) } },
+        { ifExists: 'fail' },
+      ),
     ).toThrow(expect.objectContaining({ code: 'ERR_TUF_TARGET_EXISTS' }));
     const skipped = await repo.addTarget('fw/a.bin', bytes('two'), { ifExists: 'skip' });
     expect(skipped.length).toBe(3);

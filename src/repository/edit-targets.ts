@@ -8,8 +8,8 @@
  * Target files are content addressed (`targets/DIR/HASH.NAME`, TUF 5.7.3), so writing one never
  * changes what a served name means (an existing name is checked, never overwritten); the hash
  * names of one target are hard links to one copy. Removing a target leaves its files served for
- * clients that hold older metadata. Adding a path a role already lists is refused unless asked
- * (`ifExists`).
+ * clients that hold older metadata. Adding a path a role already lists replaces it unless
+ * `ifExists` says `fail` (the CLI's default) or `skip`.
  *
  * Not safe for concurrent use.
  *
@@ -30,8 +30,9 @@ import {
 
 /**
  * Copy a target's bytes in under their hash names and list the target (see
- * `Repository.addTarget`). With `ifExists: 'fail'` (the default) a path the role already lists
- * is refused before any byte is read; with `'skip'` the listed target is returned untouched.
+ * `Repository.addTarget`). With `ifExists: 'fail'` a path the role already lists is refused
+ * before any byte is read; with `'skip'` the listed target is returned untouched; `'replace'` is
+ * the library default (the CLI defaults to `'fail'`).
  */
 export async function addTarget(
   state: RepositoryState,
@@ -117,7 +118,7 @@ async function placeTargetFile(
 
 /**
  * Apply `options.ifExists` when `roleName` already lists `targetPath` (pending edits included):
- * `'fail'` (default) throws, `'skip'` returns the listed target, `'replace'` returns undefined.
+ * `'fail'` throws, `'skip'` returns the listed target, `'replace'` (default) returns undefined.
  *
  * @throws RepositoryEditError `ERR_TUF_TARGET_EXISTS` for `'fail'`; nothing is changed.
  */
@@ -127,7 +128,7 @@ function checkIfExists(
   targetPath: string,
   options: AddTargetOptions,
 ): TargetFile | undefined {
-  const policy = options.ifExists ?? 'fail';
+  const policy = options.ifExists ?? 'replace';
   if (policy !== 'fail' && policy !== 'skip' && policy !== 'replace') {
     throw new InvalidStateError(`ifExists must be fail, skip or replace, got ${String(policy)}`);
   }

@@ -53,8 +53,9 @@ export type IfExists = 'fail' | 'skip' | 'replace';
 /** Options of {@link Repository.addTarget} and {@link Repository.addTargetInfo}. */
 export interface AddTargetOptions extends TargetCustomOptions, TargetRoleOption {
   /**
-   * When the role already lists the path: `'fail'` (default, `ERR_TUF_TARGET_EXISTS`, nothing
-   * changed), `'skip'` (keep the listed target, read nothing) or `'replace'`.
+   * When the role already lists the path: `'replace'` (default, as before this option existed),
+   * `'fail'` (`ERR_TUF_TARGET_EXISTS`, nothing changed; `tufota add-target`'s default) or
+   * `'skip'` (keep the listed target, read nothing).
    */
   ifExists?: IfExists;
 }

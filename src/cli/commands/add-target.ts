@@ -26,7 +26,7 @@ import {
   pairsOption,
   stringOption,
 } from '../args.js';
-import { type Io, note, printResult, progressBar, warn, withProgress } from '../io.js';
+import { type Io, note, printResult, progressBar, withProgress } from '../io.js';
 import {
   describePublish,
   EDIT_OPTIONS,
@@ -177,6 +177,7 @@ async function addInfo(
   io: Io,
   info: TargetInfo,
   options: AddTargetOptions,
+  warnings: string[],
 ): Promise<number> {
   const targetPath = stringOption(args, 'path');
   if (targetPath === undefined)
@@ -191,7 +192,9 @@ async function addInfo(
   );
   const outcome = await finishEdit(session, repo, args);
   const added = [describeTarget(repo, target)];
-  printResult(io, { added, files, ...outcome }, () =>
+  // After success, and in the JSON result rather than on stderr (which --json keeps for errors).
+  for (const w of warnings) note(io, `warning: ${w}`);
+  printResult(io, { added, files, warnings, ...outcome }, () =>
     [
       `added ${target.path} (${target.length} bytes, file not copied) to ${added[0]?.role}`,
       `serve its bytes as: ${files.join(', ')}`,
@@ -294,14 +297,14 @@ export const addTargetCommand: Command = {
       ...(role === undefined ? {} : { role }),
     };
     const customIds = custom?.hardwareIds;
-    if (hardwareIds.length === 0 && (!Array.isArray(customIds) || customIds.length === 0)) {
-      warn(
-        io,
-        'no --hardware-id given: devices refuse a target without custom.hardwareIds unless they allow it unsafely',
-      );
-    }
+    const warnings =
+      hardwareIds.length === 0 && (!Array.isArray(customIds) || customIds.length === 0)
+        ? [
+            'no --hardware-id given: devices refuse a target without custom.hardwareIds unless they allow it unsafely',
+          ]
+        : [];
     const info = targetInfoOf(args);
-    if (info !== undefined) return addInfo(args, io, info, options);
+    if (info !== undefined) return addInfo(args, io, info, options, warnings);
     if (args.positionals.length === 0)
       throw new UsageError('give FILE..., or --path TARGETPATH with --length N and --hash ALG=HEX');
     const inputs = await collectInputs(
@@ -329,7 +332,8 @@ export const addTargetCommand: Command = {
     }
     for (const p of skipped) note(io, `skipped ${p}: already listed (--if-exists skip)`);
     const outcome = await finishEdit(session, repo, args);
-    printResult(io, { added, skipped, ...outcome }, () =>
+    for (const w of warnings) note(io, `warning: ${w}`);
+    printResult(io, { added, skipped, warnings, ...outcome }, () =>
       [
         ...added.map((t) => `added ${t.path} (${t.length} bytes) to ${t.role}`),
         outcome.published === undefined
