@@ -259,7 +259,7 @@ async function remove(args: ParsedArgs, io: Io): Promise<number> {
 
 export const keyCommand: Command = {
   name: 'key',
-  summary: 'generate key files; list, show and add keys of the repository keyring',
+  summary: 'generate key files; list, show, add and remove keys of the repository keyring',
   usage:
     'tufota key generate FILE.pem | list | show FILE|KEYID | add FILE.pem|--command PROGRAM --keyid KEYID | remove KEYID|FILE',
   description: [
