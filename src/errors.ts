@@ -404,3 +404,42 @@ export class UptaneError extends RepositoryError {
     this.ecuSerial = options.ecuSerial;
   }
 }
+
+/**
+ * Another process holds the repository's lock (`.tufota/lock`): every command that changes a
+ * repository takes it, so two edits never publish over each other. Nothing was changed.
+ */
+export class RepositoryLockedError extends TufError {
+  /** Who holds the lock, when its record is readable. */
+  readonly holder:
+    | { pid: number; hostname: string; command: string; startedAt: string }
+    | undefined;
+  /** The lock file. */
+  readonly lockFile: string | undefined;
+  constructor(
+    message: string,
+    options: TufErrorOptions & {
+      holder?: { pid: number; hostname: string; command: string; startedAt: string };
+      lockFile?: string;
+    } = {},
+  ) {
+    super(message, options, 'ERR_TUF_REPOSITORY_LOCKED');
+    this.holder = options.holder;
+    this.lockFile = options.lockFile;
+  }
+}
+
+/**
+ * A published file whose name never changes content (`N.root.json`, `N.targets.json`,
+ * `N.snapshot.json`, a hash-named target) already exists with other bytes: writing it would
+ * change what clients may already hold under that name. Another publisher got there first, or
+ * the file was tampered with. Nothing was overwritten.
+ */
+export class PublishedFileConflictError extends TufError {
+  /** The storage path (`metadata/6.targets.json`). */
+  readonly filePath: string;
+  constructor(message: string, options: TufErrorOptions & { filePath: string }) {
+    super(message, options, 'ERR_TUF_PUBLISHED_FILE_CONFLICT');
+    this.filePath = options.filePath;
+  }
+}

@@ -63,17 +63,22 @@ export class DemoRepository {
 
   /**
    * What an attacker with write access to the server (or a mirror, or a CDN) can do: change a
-   * published image. Flips one byte at `offset` in every stored copy (`HASH.NAME`, one per
-   * hash algorithm) and returns their paths. The signed metadata is untouched: the attacker has
+   * published image. Flips one byte at `offset` in the stored copy (`HASH.NAME` for each hash
+   * algorithm, hard links to one file) and returns their paths. The signed metadata is untouched: the attacker has
    * no key.
    */
   async tamper(info: TargetFile, offset: number): Promise<string[]> {
     const files = Object.values(info.hashes).map((digest) =>
       path.join(this.dir, consistentTargetPath(info.path, digest)),
     );
+    // The hash names are hard links to one copy: flip the byte once per copy, not once per name.
+    const flipped = new Set<number>();
     for (const file of files) {
       const handle = await fs.open(file, 'r+');
       try {
+        const { ino } = await handle.stat();
+        if (flipped.has(ino)) continue;
+        flipped.add(ino);
         const byte = Buffer.alloc(1);
         await handle.read(byte, 0, 1, offset);
         byte[0] = (byte[0] as number) ^ 0x01;

@@ -44,6 +44,7 @@ describe('tufota verify', () => {
   it('reports a tampered target, a missing file, a signature below threshold and an expired role together', async () => {
     const files = await readdir(path.join(repo, 'targets', 'fw'));
     const a = files.find((f) => f.endsWith('.a.img') && /^[0-9a-f]{64}\./.test(f)) as string;
+    const a512 = files.find((f) => f.endsWith('.a.img') && /^[0-9a-f]{128}\./.test(f)) as string;
     const b = files.find((f) => f.endsWith('.b.img') && /^[0-9a-f]{128}\./.test(f)) as string;
     const original = await readFile(path.join(repo, 'targets', 'fw', a));
     await writeFile(
@@ -69,15 +70,21 @@ describe('tufota verify', () => {
           target: 'fw/a.img',
           file: `targets/fw/${a}`,
         }),
+        // The hash names of one target are hard links to one copy: editing it in place damages both.
+        expect.objectContaining({
+          kind: 'length-or-hash-mismatch',
+          target: 'fw/a.img',
+          file: `targets/fw/${a512}`,
+        }),
         expect.objectContaining({ kind: 'missing', target: 'fw/b.img', file: `targets/fw/${b}` }),
         expect.objectContaining({ kind: 'unsigned', role: 'timestamp' }),
         expect.objectContaining({ kind: 'expired', role: 'timestamp' }),
       ]),
     );
-    expect(problems).toHaveLength(4);
+    expect(problems).toHaveLength(5);
     const human = await tufota(['verify', '--unsafe-reference-time', later], { cwd: repo });
     expect(human.code).toBe(3);
-    expect(human.stdout).toContain('4 problem(s):');
+    expect(human.stdout).toContain('5 problem(s):');
     expect(human.stdout).toContain('[expired] timestamp version');
   });
 

@@ -10,7 +10,8 @@
  * one run. Nothing under `metadata/` changes until a publish, so a refused edit leaves the served
  * repository untouched.
  *
- * Adapter. Not safe for concurrent use: run one command at a time per repository.
+ * Adapter. Commands that change the repository run under its lock (`lock.ts`, wired in
+ * `commands/index.ts`), so concurrent commands on one repository are serialized or refused.
  *
  * @module
  */

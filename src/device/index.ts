@@ -80,6 +80,7 @@ export {
 export {
   checkCompatibility,
   checkNotDowngrade,
+  checkTargetConventions,
   type PolicyTarget,
   raiseFloors,
   type UpdatePolicy,

@@ -24,6 +24,11 @@
  */
 import { StorageError } from '../errors.js';
 import type { TargetFile } from '../models/index.js';
+import {
+  recordedHashesProblem,
+  releaseCounterProblem,
+  releaseVersionProblem,
+} from '../models/target-conventions.js';
 import { isSlotName, type SlotName } from './slot-controller.js';
 
 /** Phases of one update, in order; the last three are terminal. */
@@ -83,7 +88,6 @@ const TRANSITIONS: Readonly<Record<JournalPhase, readonly JournalPhase[]>> = {
 export const MAX_JOURNAL_BYTES = 64 * 1024;
 /** Caps on strings inside the records. */
 const MAX_PATH = 4096;
-const MAX_HASHES = 8;
 const MAX_MESSAGE = 2048;
 
 /** What the journal remembers of the target: enough to check it is still the same target. */
@@ -318,10 +322,15 @@ export function parseInstalled(bytes: Uint8Array, source: string): InstalledStat
   const f = new Fields(o, source);
   const floorsRaw = o.floors;
   if (!isRecord(floorsRaw)) throw new StorageError(`${source}: floors must be an object`);
-  const ff = new Fields(floorsRaw, `${source}: floors`);
   const floors: Floors = {};
-  if (floorsRaw.version !== undefined) floors.version = ff.string('version', 256);
-  if (floorsRaw.releaseCounter !== undefined) floors.releaseCounter = ff.count('releaseCounter');
+  if (floorsRaw.version !== undefined)
+    floors.version = conventional(floorsRaw.version, `${source}: floors`, releaseVersionProblem);
+  if (floorsRaw.releaseCounter !== undefined)
+    floors.releaseCounter = conventional(
+      floorsRaw.releaseCounter,
+      `${source}: floors`,
+      releaseCounterProblem,
+    );
   const state: InstalledState = { floors, updatedAt: f.time('updatedAt') };
   if (o.slot !== undefined) state.slot = f.slot('slot');
   if (o.target !== undefined) state.target = parseTarget(o.target, `${source}: target`);
@@ -389,29 +398,33 @@ function parseTarget(raw: unknown, source: string): JournalTarget {
   const f = new Fields(raw, source);
   const hashesRaw = raw.hashes;
   if (!isRecord(hashesRaw)) throw new StorageError(`${source}: hashes must be an object`);
-  const entries = Object.entries(hashesRaw);
-  if (entries.length === 0 || entries.length > MAX_HASHES) {
-    throw new StorageError(`${source}: hashes must list 1 to ${MAX_HASHES} algorithms`);
-  }
+  // The same rule the install policy applies before any write (models/target-conventions.ts),
+  // so a target the policy let through can always be read back here.
+  const hashesProblem = recordedHashesProblem(hashesRaw);
+  if (hashesProblem !== undefined) throw new StorageError(`${source}: ${hashesProblem}`);
   const hashes: Record<string, string> = {};
-  for (const [alg, hex] of entries) {
-    if (
-      !/^[a-z0-9-]{1,32}$/.test(alg) ||
-      typeof hex !== 'string' ||
-      !/^[0-9a-fA-F]{1,256}$/.test(hex)
-    ) {
-      throw new StorageError(`${source}: hashes.${alg.slice(0, 32)} is not a hex digest`);
-    }
-    hashes[alg] = hex;
-  }
+  for (const [alg, hex] of Object.entries(hashesRaw)) hashes[alg] = hex as string;
   const target: JournalTarget = {
     path: f.string('path', MAX_PATH),
     length: f.count('length'),
     hashes,
   };
-  if (raw.version !== undefined) target.version = f.string('version', 256);
-  if (raw.releaseCounter !== undefined) target.releaseCounter = f.count('releaseCounter');
+  if (raw.version !== undefined)
+    target.version = conventional(raw.version, source, releaseVersionProblem);
+  if (raw.releaseCounter !== undefined)
+    target.releaseCounter = conventional(raw.releaseCounter, source, releaseCounterProblem);
   return target;
+}
+
+/** `value` when the shared target convention `check` accepts it; else a StorageError. */
+function conventional<T>(
+  value: unknown,
+  source: string,
+  check: (v: unknown) => string | undefined,
+): T {
+  const problem = check(value);
+  if (problem !== undefined) throw new StorageError(`${source}: ${problem}`);
+  return value as T;
 }
 
 function parseError(raw: unknown, source: string): JournalError {

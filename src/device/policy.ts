@@ -2,7 +2,10 @@
  * Device policy: may this device install this target? Checked BEFORE any byte is written, so a
  * refusal leaves the slots and the boot environment untouched.
  *
- * Two rules, both from Uptane (Standard 5.4.4.2 "check the hardware identifier", 5.4.4.3/5.4.4.4
+ * First, the target must follow tufota's `custom` conventions and have hashes the journal can
+ * record ({@link checkTargetConventions}, the one rule `journal.ts` applies too): otherwise the
+ * agent would install it and then refuse its own journal on resume, looping forever. No unsafe
+ * switch turns this off. Then two rules, both from Uptane (Standard 5.4.4.2 "check the hardware identifier", 5.4.4.3/5.4.4.4
  * "check the release counter is not lower than the previous one"), applied to tufota's `custom`
  * conventions (`TargetFile.hardwareIds`, `.releaseVersion`, `.releaseCounter`):
  * - **compatibility**: `custom.hardwareIds` must list the device's `hardwareId`. A target that
@@ -23,6 +26,7 @@
  */
 import * as semver from 'semver';
 import { DowngradeError, IncompatibleTargetError, PolicyError } from '../errors.js';
+import { recordedTargetProblem } from '../models/target-conventions.js';
 import type { Floors, JournalTarget } from './journal.js';
 
 /** Device policy switches. Defaults are the safe choice. */
@@ -45,12 +49,41 @@ export interface PolicyTarget {
   hardwareIds: string[] | undefined;
   releaseVersion: string | undefined;
   releaseCounter: number | undefined;
+  /** Length and hashes (a `TargetFile` has them): checked when present. */
+  hashes?: Record<string, string>;
+  /** The raw `custom` object (a `TargetFile` has it): checked against the conventions when present. */
+  custom?: Record<string, unknown> | undefined;
 }
 
 /**
- * Refuse a target not built for `hardwareId`.
+ * Refuse a target the device could not record: `custom.hardwareIds`, `custom.version` or
+ * `custom.releaseCounter` malformed (an empty or over-long version, a negative counter…), or
+ * hashes the journal cannot hold. The same rule the journal parser applies
+ * (`models/target-conventions.ts`), checked before any write so the two never disagree.
  *
- * @throws IncompatibleTargetError `ERR_TUF_INCOMPATIBLE_TARGET`.
+ * @throws PolicyError `ERR_TUF_TARGET_CONVENTIONS` naming the field.
+ *
+ * @example
+ * ```ts
+ * checkTargetConventions(info); // throws for custom: { version: '' }
+ * ```
+ */
+export function checkTargetConventions(target: PolicyTarget): void {
+  const problem = recordedTargetProblem(target);
+  if (problem !== undefined) {
+    throw new PolicyError(
+      `target ${target.path} is refused before download: ${problem.message} (the repository must publish it corrected)`,
+      {},
+      'ERR_TUF_TARGET_CONVENTIONS',
+    );
+  }
+}
+
+/**
+ * Refuse a target not built for `hardwareId`, or one that breaks the target conventions (checked
+ * first, whatever the policy: see {@link checkTargetConventions}).
+ *
+ * @throws PolicyError `ERR_TUF_TARGET_CONVENTIONS`; IncompatibleTargetError `ERR_TUF_INCOMPATIBLE_TARGET`.
  *
  * @example
  * ```ts
@@ -62,6 +95,7 @@ export function checkCompatibility(
   hardwareId: string,
   policy: UpdatePolicy = {},
 ): void {
+  checkTargetConventions(target);
   const ids = target.hardwareIds;
   if (ids === undefined) {
     if (policy.unsafeAllowMissingHardwareIds === true) return;

@@ -36,6 +36,18 @@ export {
   type TopLevelRoleName,
 } from './signed.js';
 export { Snapshot, type SnapshotOptions } from './snapshot.js';
+export {
+  type ConventionProblem,
+  hardwareIdsProblem,
+  MAX_HARDWARE_ID_LENGTH,
+  MAX_RECORDED_HASHES,
+  MAX_RELEASE_VERSION_LENGTH,
+  recordedHashesProblem,
+  recordedTargetProblem,
+  releaseCounterProblem,
+  releaseVersionProblem,
+  targetCustomProblem,
+} from './target-conventions.js';
 export { TargetFile } from './target-file.js';
 export { checkTargetPath, unsafeTargetPathReason } from './target-path.js';
 export { Targets, type TargetsOptions } from './targets.js';

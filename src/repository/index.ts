@@ -11,6 +11,12 @@
 export * from '../bundle/index.js';
 export { FsRepositoryStorage, openFileSource } from '../storage/fs-repository-storage.js';
 export {
+  type AcquireLockOptions,
+  LOCK_PATH,
+  type LockHolder,
+  RepositoryLock,
+} from '../storage/repository-lock.js';
+export {
   DEFAULT_EXPIRY_POLICY,
   type ExpiryPolicy,
   expiresAfter,

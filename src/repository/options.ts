@@ -47,8 +47,18 @@ export interface TargetRoleOption {
   role?: string;
 }
 
+/** What to do when the role already lists the target path. */
+export type IfExists = 'fail' | 'skip' | 'replace';
+
 /** Options of {@link Repository.addTarget} and {@link Repository.addTargetInfo}. */
-export interface AddTargetOptions extends TargetCustomOptions, TargetRoleOption {}
+export interface AddTargetOptions extends TargetCustomOptions, TargetRoleOption {
+  /**
+   * When the role already lists the path: `'replace'` (default, as before this option existed),
+   * `'fail'` (`ERR_TUF_TARGET_EXISTS`, nothing changed; `tufota add-target`'s default) or
+   * `'skip'` (keep the listed target, read nothing).
+   */
+  ifExists?: IfExists;
+}
 
 /** Options of {@link Repository.delegate}. */
 export interface DelegateOptions {
@@ -92,6 +102,12 @@ export interface PublishOptions {
    * repository; a crash there lasts until the next successful publish.
    */
   unsafeAllowRotationWindow?: boolean;
+  /**
+   * Refuse to publish when any metadata clients will load expires within this many milliseconds
+   * (default one hour; capped per role at half its validity period, so freshly signed metadata
+   * always passes). `ERR_TUF_EXPIRING_METADATA` names the role and the command that re-signs it.
+   */
+  expiryMargin?: number;
 }
 
 /** What a publish wrote. */
@@ -135,4 +151,21 @@ export interface RoleStatus {
   requirements: RequirementStatus[];
   /** True when every requirement is met. */
   verified: boolean;
+}
+
+/** One role's pending edits dropped by {@link Repository.reset}. */
+export interface DiscardedRole {
+  role: string;
+  /** The version the edit would have published (0 for a snapshot/timestamp re-signing mark). */
+  version: number;
+  /** True when it was written to the staging area (`.tufota/staging/`). */
+  staged: boolean;
+  /** Target paths the edit added, removed, or listed with other length/hashes/custom. */
+  added: string[];
+  removed: string[];
+  changed: string[];
+  /** Signatures it had collected. */
+  signatures: number;
+  /** Snapshot/timestamp: only a re-signing mark left by `refresh --stage-only`. */
+  resign?: boolean;
 }

@@ -21,10 +21,20 @@
  * Target files are written when added (`targets/HASH.NAME`, content addressed: a name is only
  * ever written with the bytes whose hash it carries), so they precede every metadata write.
  *
- * Not safe for concurrent use on one storage: run one publisher at a time.
+ * Versioned files are immutable once a timestamp names them: each is created only if absent
+ * ({@link writeImmutable}); one that exists with other bytes is a `PublishedFileConflictError`,
+ * unless it is a leftover of an interrupted publish (a version above what the served snapshot
+ * lists, which no client can have fetched).
+ *
+ * Not safe for concurrent use on one storage: run one publisher at a time (the CLI holds the
+ * repository lock, `storage/repository-lock.ts`). A second publisher is detected, not prevented:
+ * `publisher.ts` refuses to publish when `timestamp.json` changed since the session opened, and
+ * an immutable file written by another publisher is never replaced.
  *
  * @module
  */
+import { debuglog } from 'node:util';
+import { PublishedFileConflictError } from '../errors.js';
 import type { Root, Snapshot, Targets, Timestamp } from '../models/index.js';
 import type { SignedRole } from './signed-role.js';
 import { versionedFileName } from './signed-role.js';
@@ -42,7 +52,18 @@ export interface Publication {
   readonly root: SignedRole<Root> | undefined;
   /** True when no timestamp was ever served (repository creation): root goes first. */
   readonly initial: boolean;
+  /**
+   * The version the served snapshot lists for a targets role (0 when none). A `V.ROLE.json`
+   * above it, and a `V.snapshot.json` above the served snapshot's version, were never named by
+   * a committed timestamp: leftovers of an interrupted publish, which no client can have fetched,
+   * so they may be replaced. Every other versioned file is immutable.
+   */
+  readonly listedVersion: (role: string) => number;
+  /** The served snapshot's version (0 before the first publish). */
+  readonly servedSnapshotVersion: number;
 }
+
+const debug = debuglog('tufota');
 
 /** How far a publication got; filled in as files are written, so it is accurate after a failure. */
 export interface PublishProgress {
@@ -72,22 +93,37 @@ export async function writePublication(
     await storage.writeFile(path, bytes);
     progress.written.push(path);
   };
+  const writeVersioned = async (path: string, bytes: Uint8Array, orphanOk: boolean) => {
+    await writeImmutable(storage, path, bytes, orphanOk);
+    progress.written.push(path);
+  };
   const metadataPath = (file: string): string => `${METADATA_DIR}/${file}`;
 
-  await forEachLimit(publication.targetsRoles, WRITE_CONCURRENCY, ({ name, role }) =>
-    write(metadataPath(versionedFileName(name, role.metadata.signed.version)), role.bytes),
-  );
+  await forEachLimit(publication.targetsRoles, WRITE_CONCURRENCY, ({ name, role }) => {
+    const version = role.metadata.signed.version;
+    return writeVersioned(
+      metadataPath(versionedFileName(name, version)),
+      role.bytes,
+      version > publication.listedVersion(name),
+    );
+  });
   if (publication.snapshot !== undefined) {
     const snapshot = publication.snapshot;
-    await write(
-      metadataPath(versionedFileName('snapshot', snapshot.metadata.signed.version)),
+    const version = snapshot.metadata.signed.version;
+    await writeVersioned(
+      metadataPath(versionedFileName('snapshot', version)),
       snapshot.bytes,
+      version > publication.servedSnapshotVersion,
     );
   }
   const root = publication.root;
   const writeRoot = async (): Promise<void> => {
     if (root === undefined) return;
-    await write(metadataPath(versionedFileName('root', root.metadata.signed.version)), root.bytes);
+    await writeVersioned(
+      metadataPath(versionedFileName('root', root.metadata.signed.version)),
+      root.bytes,
+      false,
+    );
     progress.rootCommitted = true;
     await write(metadataPath('root.json'), root.bytes);
   };
@@ -95,6 +131,54 @@ export async function writePublication(
   await write(metadataPath('timestamp.json'), publication.timestamp.bytes);
   progress.contentCommitted = true;
   if (!publication.initial) await writeRoot();
+}
+
+/**
+ * Write a file whose name must never change content: create it if absent; if present with the
+ * same bytes, leave it (a retried publish); if present with other bytes, refuse — unless
+ * `orphanOk` (a leftover of an interrupted publish that no committed timestamp names).
+ *
+ * @throws PublishedFileConflictError when `path` exists with other bytes; nothing is written.
+ */
+export async function writeImmutable(
+  storage: RepositoryStorage,
+  path: string,
+  bytes: Uint8Array,
+  orphanOk: boolean,
+): Promise<void> {
+  let created: boolean;
+  if (storage.createFile !== undefined) {
+    created = await storage.createFile(path, bytes);
+  } else {
+    created = !(await storage.exists(path));
+    if (created) await storage.writeFile(path, bytes);
+  }
+  if (created) return;
+  const existing = await storage
+    .readFile(path, { maxLength: bytes.byteLength })
+    .catch(() => undefined);
+  if (existing !== undefined && sameBytes(existing, bytes)) return;
+  if (orphanOk) {
+    debug(
+      'publish: replacing %s, left by an interrupted publish (never named by a timestamp)',
+      path,
+    );
+    await storage.writeFile(path, bytes);
+    return;
+  }
+  throw new PublishedFileConflictError(
+    `${path} is already published with other content; a published versioned file is never overwritten ` +
+      '(another session published this version, or the file was changed by hand): nothing more was written; ' +
+      'open the repository again, redo the edit and publish, and run tufota verify',
+    { filePath: path },
+  );
+}
+
+/** True when `a` and `b` hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Run `fn` over `items` with at most `limit` running at once; the first rejection wins. */

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { InvalidStateError } from '../errors.js';
+import { InvalidStateError, PublishedFileConflictError, RepositoryEditError } from '../errors.js';
 import {
   checkTargetPath,
   Metadata,
@@ -24,10 +24,11 @@ import {
 } from '../models/index.js';
 import { expiresAfter, periodFor } from './expiry.js';
 import type { PublishOptions, PublishResult, RefreshOptions } from './options.js';
-import { forEachLimit, type PublishProgress, writePublication } from './publish.js';
+import { forEachLimit, type PublishProgress, sameBytes, writePublication } from './publish.js';
 import { metaFileOf, type SignedRole, signedRoleFromMetadata } from './signed-role.js';
 import { assertSigned, signWithAvailable } from './signing.js';
-import { CONCURRENCY, type RepositoryState, sameRole } from './state.js';
+import { CONCURRENCY, MAX_METADATA_LENGTH, type RepositoryState, sameRole } from './state.js';
+import { METADATA_DIR } from './storage.js';
 
 /** Sign and publish every pending role, then snapshot and timestamp (see `Repository.publish`). */
 export async function publish(
@@ -109,8 +110,15 @@ export async function publish(
     unsafe,
   );
 
-  // 2. Write, then record what was committed even if a later write fails.
+  // Nothing clients will load may be expired or about to expire (TUF 5.3.10, 5.4.4, 5.5.6, 5.6.5:
+  // they would refuse it).
+  assertFresh(state, now, options, { root, snapshot, timestamp, signedTargets });
+
+  // 2. Nobody else published since this session opened the repository (their edits would be
+  // lost under ours), then write, recording what was committed even if a later write fails.
+  await assertNotPublishedSince(state);
   const progress: PublishProgress = { written: [], contentCommitted: false, rootCommitted: false };
+  const servedMeta = state.snapshot?.metadata.signed.meta ?? {};
   try {
     await writePublication(
       state.storage,
@@ -120,6 +128,11 @@ export async function publish(
         timestamp,
         root,
         initial: state.timestamp === undefined,
+        listedVersion: (role) =>
+          Object.hasOwn(servedMeta, `${role}.json`)
+            ? (servedMeta[`${role}.json`]?.version ?? 0)
+            : 0,
+        servedSnapshotVersion: state.snapshot?.metadata.signed.version ?? 0,
       },
       progress,
     );
@@ -187,6 +200,101 @@ export async function refresh(
   const result =
     options.publish === false || roles.length === 0 ? undefined : await publish(state, options);
   return { roles, result };
+}
+
+/** Default safety margin of {@link assertFresh}: one hour. */
+export const DEFAULT_EXPIRY_MARGIN = 60 * 60 * 1000;
+
+/**
+ * Refuse a publication that would serve metadata clients refuse now or soon: any role they load
+ * (root, timestamp, snapshot, every reachable targets role, new or unchanged) that expires
+ * within the margin — `options.expiryMargin` (default one hour: the hourly `refresh` cron the
+ * admin guide recommends gets a run before clients notice), capped at half the role's period
+ * so a role signed now always passes.
+ *
+ * @throws RepositoryEditError `ERR_TUF_EXPIRING_METADATA` naming each role, when it expires and
+ *   the command that re-signs it; nothing is written.
+ */
+function assertFresh(
+  state: RepositoryState,
+  now: Date,
+  options: PublishOptions,
+  out: {
+    root: SignedRole<Root> | undefined;
+    snapshot: SignedRole<Snapshot> | undefined;
+    timestamp: SignedRole<Timestamp>;
+    signedTargets: ReadonlyArray<{ name: string; role: SignedRole<Targets> }>;
+  },
+): void {
+  const margin = options.expiryMargin ?? DEFAULT_EXPIRY_MARGIN;
+  const served = new Map<string, { version: number; expires: Date; kind: Kind }>();
+  const add = (name: string, role: SignedRole | undefined, kind: Kind) => {
+    if (role !== undefined)
+      served.set(name, {
+        version: role.metadata.signed.version,
+        expires: role.metadata.signed.expires,
+        kind,
+      });
+  };
+  add('root', out.root ?? state.root, out.root === undefined ? 'served' : 'pending');
+  add('timestamp', out.timestamp, 'built');
+  add('snapshot', out.snapshot ?? state.snapshot, out.snapshot === undefined ? 'served' : 'built');
+  for (const [name, entry] of state.roles) add(name, entry.published, 'served');
+  for (const { name, role } of out.signedTargets) add(name, role, 'pending');
+  const problems: string[] = [];
+  for (const [name, { version, expires, kind }] of served) {
+    const window = Math.min(margin, periodFor(state.policy, name) / 2);
+    const left = expires.getTime() - now.getTime();
+    if (left >= window) continue;
+    const when =
+      left <= 0
+        ? `expired at ${expires.toISOString()}`
+        : `expires at ${expires.toISOString()}, within the ${describeMs(window)} safety margin`;
+    problems.push(`${name} version ${version} ${when}${remedy(name, kind)}`);
+  }
+  if (problems.length === 0) return;
+  throw new RepositoryEditError(
+    `refusing to publish metadata that clients would refuse as expired; nothing was written: ${problems.join('; ')}`,
+    {},
+    'ERR_TUF_EXPIRING_METADATA',
+  );
+}
+
+/** Where a role in the publication comes from. */
+type Kind = 'served' | 'pending' | 'built';
+
+function remedy(name: string, kind: Kind): string {
+  if (kind === 'built')
+    return ` (signed just now: its period is shorter than the margin; lengthen it with tufota config set expiry.${name}=…)`;
+  if (kind === 'pending')
+    return ' (it was staged with that expiry and signed: discard it with tufota reset and redo the edit)';
+  if (name === 'root')
+    return ' (re-sign it with the root keys: tufota refresh --stage-only, tufota sign --role root --key ROOT-KEY, tufota publish)';
+  return ' (re-sign it: tufota refresh, or with offline keys tufota refresh --stage-only, sign, import, publish)';
+}
+
+function describeMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
+/**
+ * @throws PublishedFileConflictError when `timestamp.json` in storage is not the one this state
+ *   was opened with: another session published in between, and publishing now would drop its
+ *   edits (its `N.ROLE.json` files are not in our snapshot).
+ */
+async function assertNotPublishedSince(state: RepositoryState): Promise<void> {
+  const path = `${METADATA_DIR}/timestamp.json`;
+  const served = await state.storage.readFile(path, { maxLength: MAX_METADATA_LENGTH });
+  const known = state.timestamp?.bytes;
+  if (served === undefined ? known === undefined : known !== undefined && sameBytes(served, known))
+    return;
+  throw new PublishedFileConflictError(
+    `the repository was published by another session after this one opened it (${path} changed); ` +
+      "nothing was written, so that session's edits are kept: open the repository again and redo this edit",
+    { filePath: path },
+  );
 }
 
 /** Sign with the signers at hand, check every threshold, serialize once. */

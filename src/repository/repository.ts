@@ -26,9 +26,14 @@
  * write order makes that atomic. Creating or publishing a repository with
  * `consistent_snapshot: false` is refused; see `publish.ts` for the crash-safe order.
  *
+ * Concurrency between sessions. The CLI holds a `RepositoryLock` (`storage/repository-lock.ts`) around every mutating
+ * command; library users should do the same (`RepositoryLock.acquire(dir, …)`). Without it, a
+ * second publisher is detected rather than prevented: `publish` refuses when `timestamp.json`
+ * changed since this session opened the repository, and never overwrites a published versioned
+ * file (`PublishedFileConflictError`), so an edit is refused, never silently lost.
+ *
  * Not implemented: garbage collection of old metadata versions and target files (they stay
- * served; clients holding old metadata can still fetch them), removing hash bins one by one,
- * locking against two publishers on one storage (run one at a time).
+ * served; clients holding old metadata can still fetch them), removing hash bins one by one.
  *
  * Not safe for concurrent use: await each call before making the next.
  *
@@ -47,6 +52,7 @@ import type {
   CreateHashBinsOptions,
   CreateOptions,
   DelegateOptions,
+  DiscardedRole,
   KeyInput,
   PublishOptions,
   PublishResult,
@@ -58,6 +64,7 @@ import type {
   TargetRoleOption,
 } from './options.js';
 import * as publisher from './publisher.js';
+import { pendingSummary, removeStaged } from './reset.js';
 import type { SignedRole } from './signed-role.js';
 import type { RepositoryState } from './state.js';
 import { CONFIG_PATH, type RepositoryStorage, type StorageData } from './storage.js';
@@ -77,7 +84,7 @@ import type { TargetInfo } from './target-input.js';
  * ```
  */
 export class Repository {
-  readonly #state: RepositoryState;
+  #state: RepositoryState;
 
   private constructor(state: RepositoryState) {
     this.#state = state;
@@ -360,6 +367,28 @@ export class Repository {
   /** Version, expiry and signatures present/missing of every role (`tufota status`). */
   status(): RoleStatus[] {
     return signing.roleStatuses(this.#state);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Discarding
+
+  /**
+   * Discard every pending edit — in memory and staged (`.tufota/staging/`, the re-signing marks)
+   * — and return what was dropped. The served repository is not touched; target files already
+   * copied in stay (unlisted). The object then shows the served state.
+   *
+   * @example
+   * ```ts
+   * for (const d of await repo.reset()) console.log(d.role, d.added, d.removed);
+   * ```
+   */
+  async reset(): Promise<DiscardedRole[]> {
+    const summary = pendingSummary(this.#state);
+    await removeStaged(this.#state);
+    const previous = this.#state;
+    this.#state = await openState(previous.storage, { now: previous.now });
+    this.#state.addSigners(...previous.signers.values());
+    return summary;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -50,6 +50,20 @@ export interface RepositoryStorage {
   copy(from: string, to: string): Promise<void>;
   /** True when `path` exists as a file. */
   exists(path: string): Promise<boolean>;
+  /**
+   * Create `path` with `data` only if it does not exist — atomically (no window in which another
+   * writer's file could be replaced) and durably. Resolves `false`, changing nothing, when `path`
+   * exists. Optional: without it the repository checks {@link exists} first (not atomic).
+   */
+  createFile?(path: string, data: StorageData): Promise<boolean>;
+  /**
+   * Give the file `from` a second name `to` without copying its bytes (a hard link), or copy it
+   * where links are impossible. Resolves `false`, changing nothing, when `to` exists. Optional:
+   * without it the repository copies.
+   */
+  link?(from: string, to: string): Promise<boolean>;
+  /** Stream the bytes of `path` (to hash a large file). Optional: without it, {@link readFile}. */
+  readStream?(path: string): AsyncIterable<Uint8Array>;
 }
 
 /** Directory of served metadata. */

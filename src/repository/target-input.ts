@@ -12,7 +12,7 @@ import semver from 'semver';
 import { encodeCanonical } from '../canonical/index.js';
 import { HASH_HEX_LENGTH, isSupportedHashAlgorithm } from '../crypto/index.js';
 import { FormatError, UnsafePathError } from '../errors.js';
-import { checkTargetPath, TargetFile } from '../models/index.js';
+import { checkTargetPath, TargetFile, targetCustomProblem } from '../models/index.js';
 import { TARGETS_DIR } from './storage.js';
 
 /** tufota's conventions for `custom`, merged into it when given. */
@@ -38,44 +38,34 @@ export interface TargetInfo {
 export const MAX_CUSTOM_LENGTH = 64 * 1024;
 
 /**
- * Build the `custom` object, or `undefined` when there is none.
+ * Build the `custom` object, or `undefined` when there is none. The conventions are checked on
+ * the merged object — `--custom` JSON included — with the rule devices apply before installing
+ * (`models/target-conventions.ts`), plus what only a publisher can insist on: `version` is a
+ * semantic version and `hardwareIds` names at least one board.
  *
- * @throws FormatError for malformed conventions or a `custom` that cannot be canonical JSON.
+ * @throws FormatError (`path` names the field) for malformed conventions or a `custom` that
+ *   cannot be canonical JSON.
  */
 export function buildCustom(options: TargetCustomOptions): Record<string, unknown> | undefined {
   const custom: Record<string, unknown> = options.custom === undefined ? {} : { ...options.custom };
-  if (options.hardwareIds !== undefined) {
-    const ids = options.hardwareIds;
-    if (
-      !Array.isArray(ids) ||
-      ids.length === 0 ||
-      !ids.every((id) => typeof id === 'string' && id.length > 0)
-    ) {
-      throw new FormatError('hardwareIds must be a non-empty array of non-empty strings', {
+  if (options.hardwareIds !== undefined) custom.hardwareIds = options.hardwareIds;
+  if (options.version !== undefined) custom.version = options.version;
+  if (options.releaseCounter !== undefined) custom.releaseCounter = options.releaseCounter;
+  const problem = targetCustomProblem(custom);
+  if (problem !== undefined) throw new FormatError(problem.message, { path: problem.field });
+  if (Array.isArray(custom.hardwareIds)) {
+    if (custom.hardwareIds.length === 0) {
+      throw new FormatError('custom.hardwareIds must name at least one hardware id', {
         path: 'custom.hardwareIds',
       });
     }
-    custom.hardwareIds = [...ids];
+    custom.hardwareIds = [...custom.hardwareIds];
   }
-  if (options.version !== undefined) {
-    if (typeof options.version !== 'string' || semver.valid(options.version) === null) {
-      throw new FormatError(
-        `version must be a semantic version such as 1.4.2, got ${JSON.stringify(options.version)}`,
-        {
-          path: 'custom.version',
-        },
-      );
-    }
-    custom.version = options.version;
-  }
-  if (options.releaseCounter !== undefined) {
-    const counter = options.releaseCounter;
-    if (!Number.isSafeInteger(counter) || counter < 0) {
-      throw new FormatError(`releaseCounter must be an integer >= 0, got ${String(counter)}`, {
-        path: 'custom.releaseCounter',
-      });
-    }
-    custom.releaseCounter = counter;
+  if (custom.version !== undefined && semver.valid(custom.version as string) === null) {
+    throw new FormatError(
+      `custom.version must be a semantic version such as 1.4.2, got ${JSON.stringify(custom.version)}`,
+      { path: 'custom.version' },
+    );
   }
   if (Object.keys(custom).length === 0 && options.custom === undefined) return undefined;
   // Throws CanonicalJsonError for floats, -0, lone surrogates: values a signature cannot cover.

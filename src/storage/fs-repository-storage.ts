@@ -9,9 +9,14 @@
  * and `.` segments, empty segments, backslashes and control characters are refused with
  * {@link UnsafePathError}, so no caller input can write outside the root.
  *
- * Does not implement: locking against a second process writing the same repository (run one
- * publisher at a time), or following symbolic links safely inside the root (the repository owns
- * its directory; do not place links to elsewhere in it).
+ * Files that must never change content once published (versioned metadata, hash-named targets)
+ * are created with {@link FsRepositoryStorage.createFile}: temporary file, fsync, then a hard link
+ * to the final name, which fails atomically when the name exists. A target's second hash name is
+ * a hard link to the first ({@link FsRepositoryStorage.link}), not a second copy.
+ *
+ * Does not implement locking (the CLI takes `storage/repository-lock.ts` around every mutating
+ * command), or following symbolic links safely inside the root (the repository owns its
+ * directory; do not place links to elsewhere in it).
  *
  * Safe for concurrent use on different paths; concurrent writes of one path each leave a complete
  * file and the last rename wins.
@@ -156,6 +161,67 @@ export class FsRepositoryStorage implements RepositoryStorage {
     }
   }
 
+  async createFile(relative: string, data: StorageData): Promise<boolean> {
+    const file = this.resolve(relative);
+    const dir = path.dirname(file);
+    const tmp = path.join(
+      dir,
+      `${TEMP_PREFIX}${path.basename(file)}-${randomBytes(6).toString('hex')}`,
+    );
+    let handle: fs.FileHandle | undefined;
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      if (await this.exists(relative)) return false;
+      handle = await fs.open(tmp, 'wx', 0o644);
+      if (data instanceof Uint8Array) {
+        await handle.writeFile(data);
+      } else {
+        for await (const chunk of data) await handle.write(chunk);
+      }
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      const created = await linkOrCreate(tmp, file);
+      if (created) await fsyncDirectory(dir);
+      return created;
+    } catch (error) {
+      await handle?.close().catch(() => {});
+      if (error instanceof StorageError || !(error as NodeJS.ErrnoException).code) throw error;
+      throw new StorageError(`cannot create ${file}: ${(error as Error).message}`, {
+        cause: error,
+        filePath: file,
+      });
+    } finally {
+      await fs.rm(tmp, { force: true }).catch(() => {});
+    }
+  }
+
+  async link(from: string, to: string): Promise<boolean> {
+    const source = this.resolve(from);
+    const destination = this.resolve(to);
+    try {
+      await fs.mkdir(path.dirname(destination), { recursive: true });
+      await fs.link(source, destination);
+      await fsyncDirectory(path.dirname(destination));
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code !== undefined && LINK_UNSUPPORTED.has(code)) {
+        // The file system refuses hard links here (FAT, some network mounts): a second copy.
+        return this.createFile(to, createReadStream(source));
+      }
+      throw new StorageError(
+        `cannot link ${source} to ${destination}: ${(error as Error).message}`,
+        { cause: error, filePath: destination },
+      );
+    }
+  }
+
+  readStream(relative: string): AsyncIterable<Uint8Array> {
+    return createReadStream(this.resolve(relative));
+  }
+
   async list(relative: string): Promise<string[]> {
     const dir = this.resolve(relative);
     try {
@@ -216,6 +282,32 @@ export class FsRepositoryStorage implements RepositoryStorage {
       return false;
     }
   }
+}
+
+/** Errors meaning "no hard link possible here": copy instead. */
+const LINK_UNSUPPORTED = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
+
+/**
+ * Give the complete temporary file `tmp` the name `file` unless it exists: a hard link (atomic
+ * exclusive create); where links are refused, an existence check and a rename (not atomic
+ * against a concurrent writer; the repository lock covers that).
+ */
+async function linkOrCreate(tmp: string, file: string): Promise<boolean> {
+  try {
+    await fs.link(tmp, file);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code === undefined || !LINK_UNSUPPORTED.has(code)) throw error;
+  }
+  const exists = await fs.lstat(file).then(
+    () => true,
+    () => false,
+  );
+  if (exists) return false;
+  await fs.rename(tmp, file);
+  return true;
 }
 
 /**

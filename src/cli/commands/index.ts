@@ -3,7 +3,9 @@
  *
  * @module
  */
-import type { Command } from '../args.js';
+import { type Command, flag } from '../args.js';
+import { unlessSubcommand, withRepositoryLock } from '../lock.js';
+import { repoDirOf } from '../session.js';
 import { addTargetCommand } from './add-target.js';
 import { binsCommand } from './bins.js';
 import { bundleCommand } from './bundle.js';
@@ -15,28 +17,40 @@ import { keyCommand } from './key.js';
 import { publishCommand } from './publish.js';
 import { refreshCommand } from './refresh.js';
 import { removeTargetCommand } from './remove-target.js';
+import { resetCommand } from './reset.js';
 import { rotateCommand } from './rotate.js';
 import { serveCommand } from './serve.js';
 import { importCommand, prepareCommand, signCommand } from './sign.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
 
-/** Every command, in the order `tufota help` lists them. */
+/**
+ * Every command, in the order `tufota help` lists them. Those that change a repository hold its
+ * lock while they run (`lock.ts`): read-only ones (`status`, `verify`, `serve`, `bundle`,
+ * `key list|show`, `config show`, `sign FILE` on a carried file) do not.
+ */
 export const COMMANDS: readonly Command[] = [
-  initCommand,
-  keyCommand,
-  addTargetCommand,
-  removeTargetCommand,
-  delegateCommand,
-  binsCommand,
-  rotateCommand,
-  prepareCommand,
-  signCommand,
-  importCommand,
+  withRepositoryLock(initCommand, {
+    dirOf: (args, io) => repoDirOf(args, io, args.positionals[0]),
+  }),
+  withRepositoryLock(keyCommand, {
+    mutates: (args) =>
+      unlessSubcommand('list', 'show')(args) &&
+      (args.positionals[0] !== 'generate' || flag(args, 'add')),
+  }),
+  withRepositoryLock(addTargetCommand),
+  withRepositoryLock(removeTargetCommand),
+  withRepositoryLock(delegateCommand),
+  withRepositoryLock(binsCommand),
+  withRepositoryLock(rotateCommand),
+  withRepositoryLock(prepareCommand),
+  withRepositoryLock(signCommand, { mutates: (args) => args.positionals.length === 0 }),
+  withRepositoryLock(importCommand),
+  withRepositoryLock(resetCommand),
   statusCommand,
-  publishCommand,
-  refreshCommand,
-  configCommand,
+  withRepositoryLock(publishCommand),
+  withRepositoryLock(refreshCommand),
+  withRepositoryLock(configCommand, { mutates: unlessSubcommand('show') }),
   verifyCommand,
   serveCommand,
   bundleCommand,

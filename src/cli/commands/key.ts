@@ -1,6 +1,7 @@
 /**
- * `tufota key generate|list|show|add`: make encrypted key files, and manage the repository
- * keyring (`.tufota/cli.json`: key id → key file or signing command).
+ * `tufota key generate|list|show|add|remove`: make encrypted key files, and manage the
+ * repository keyring (`.tufota/cli.json`: key id → key file or signing command). `remove`
+ * refuses a key that a role still trusts (in the served or staged metadata).
  *
  * @module
  */
@@ -24,16 +25,22 @@ import { newKeyPassword, publicKeyJson, readKeyFile } from '../keys.js';
 import { openRepository, openSession, publicKeyFor, type Session } from '../session.js';
 
 /** Roles (with their delegator) that trust `keyid`. */
-function rolesTrusting(repo: Repository, keyid: string): string[] {
+function rolesTrusting(
+  repo: Repository,
+  keyid: string,
+  view: 'current' | 'published' = 'current',
+): string[] {
   const out: string[] = [];
-  const root = repo.getMetadata('root');
-  if (root.signed.type === 'root') {
+  const metadataOf = (name: string) =>
+    view === 'current' ? repo.getMetadata(name) : repo.getPublished(name)?.metadata;
+  const root = metadataOf('root');
+  if (root?.signed.type === 'root') {
     for (const [name, role] of Object.entries(root.signed.roles))
       if (role.keyids.includes(keyid)) out.push(name);
   }
   for (const name of repo.targetsRoleNames()) {
-    const md = repo.getMetadata(name);
-    const delegations = md.signed.type === 'targets' ? md.signed.delegations : undefined;
+    const md = metadataOf(name);
+    const delegations = md?.signed.type === 'targets' ? md.signed.delegations : undefined;
     for (const role of delegations?.roles ?? [])
       if (role.keyids.includes(keyid)) out.push(role.name);
     if (delegations?.succinctRoles?.keyids.includes(keyid))
@@ -215,16 +222,59 @@ async function add(args: ParsedArgs, io: Io): Promise<number> {
   return 0;
 }
 
+async function remove(args: ParsedArgs, io: Io): Promise<number> {
+  const what = args.positionals[1];
+  if (what === undefined) throw new UsageError('usage: tufota key remove KEYID|FILE.pub.json');
+  const session = await openSession(args, io);
+  let keyid = what;
+  if (!/^[0-9a-f]{8,128}$/.test(what)) {
+    const file = path.resolve(io.cwd, what);
+    const exists = await fs.stat(file).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (!exists) throw new UsageError(`${what} is neither a key id nor a key file`);
+    keyid = (await readKeyFile(session.passwords, file)).keyid;
+  }
+  if (!Object.hasOwn(session.config.keys, keyid))
+    throw new UsageError(
+      `key ${keyid} is not in the keyring of ${session.repoDir} (see tufota key list)`,
+    );
+  const repo = await tryOpen(session, args);
+  // Trusted in the served metadata or in a staged edit: either may still be published.
+  const roles =
+    repo === undefined
+      ? []
+      : [...new Set([...rolesTrusting(repo, keyid), ...rolesTrusting(repo, keyid, 'published')])];
+  if (roles.length > 0) {
+    throw new InvalidStateError(
+      `key ${keyid} is still trusted for ${roles.join(', ')}; nothing was changed: revoke it first ` +
+        `(tufota rotate ROLE --revoke-key ${keyid} --publish), then remove it from the keyring`,
+    );
+  }
+  const entry = session.config.keys[keyid];
+  delete session.config.keys[keyid];
+  await saveConfig(session.configPath, session.config);
+  printResult(io, { keyid, removed: entry }, () =>
+    [
+      `removed ${keyid} from the keyring of ${session.repoDir}`,
+      ...(entry?.path === undefined ? [] : [`its key file ${entry.path} is not deleted`]),
+    ].join('\n'),
+  );
+  return 0;
+}
+
 export const keyCommand: Command = {
   name: 'key',
-  summary: 'generate key files; list, show and add keys of the repository keyring',
+  summary: 'generate key files; list, show, add and remove keys of the repository keyring',
   usage:
-    'tufota key generate FILE.pem | list | show FILE|KEYID | add FILE.pem|--command PROGRAM --keyid KEYID',
+    'tufota key generate FILE.pem | list | show FILE|KEYID | add FILE.pem|--command PROGRAM --keyid KEYID | remove KEYID|FILE',
   description: [
     'generate  write an encrypted private key (mode 0600) and FILE.pub.json; --add records it in the keyring',
     'list      keys trusted by the repository and where their private halves are on this machine',
     "show      a key file's key id and public key, or which roles trust a key id",
     'add       record a private key file (or an external signing command) in the keyring',
+    'remove    drop a key no role trusts (current or staged) from the keyring; its file is kept',
   ].join('\n'),
   options: {
     type: {
@@ -262,7 +312,7 @@ export const keyCommand: Command = {
     },
   },
   positionals: { min: 1, max: 2 },
-  subcommands: ['generate', 'list', 'show', 'add'],
+  subcommands: ['generate', 'list', 'show', 'add', 'remove'],
   async run(args, io) {
     switch (args.positionals[0]) {
       case 'generate':
@@ -273,8 +323,16 @@ export const keyCommand: Command = {
         return show(args, io);
       case 'add':
         return add(args, io);
+      case 'remove':
+        return remove(args, io);
       default:
-        throw unknownSubcommand('key', args.positionals[0], ['generate', 'list', 'show', 'add']);
+        throw unknownSubcommand('key', args.positionals[0], [
+          'generate',
+          'list',
+          'show',
+          'add',
+          'remove',
+        ]);
     }
   },
 };

@@ -15,6 +15,10 @@ export const publishCommand: Command = {
   description: [
     'Everything is signed and checked before the first file is written: when a threshold is not met',
     'nothing changes and the error lists the key ids still missing (tufota status shows them too).',
+    'Refused too, writing nothing, when any metadata clients would load (new or unchanged) is',
+    'expired or expires within one hour (at most half its period): ERR_TUF_EXPIRING_METADATA names',
+    'the role and what re-signs it (tufota refresh; tufota reset for a staged role signed too long ago).',
+    'A published versioned file is never overwritten (ERR_TUF_PUBLISHED_FILE_CONFLICT).',
   ].join('\n'),
   options: {
     'unsafe-allow-rotation-window': {
