@@ -57,7 +57,7 @@ describe('unknown commands and subcommands', () => {
     [['bins', 'crate'], `unknown subcommand "crate" for 'tufota bins'; did you mean bins create?`],
     [['config', 'sho'], `unknown subcommand "sho" for 'tufota config'; did you mean config show?`],
     [['bundle', 'make'], `unknown subcommand "make" for 'tufota bundle'; use create`],
-    [['key'], 'tufota key needs a subcommand: generate, list, show or add'],
+    [['key'], 'tufota key needs a subcommand: generate, list, show, add or remove'],
   ])('tufota %j', async (args, message) => {
     const { error, hint } = await usage(args);
     expect(error).toBe(message);
