@@ -40,13 +40,16 @@ afterEach(async () => {
   await dev.cleanup();
 });
 
-/** An agent as a fresh process would build it. */
-function agent(extra: Partial<UpdateAgentOptions> = {}): Promise<UpdateAgent> {
+/**
+ * An agent as a fresh process would build it. Over a store, not `stateDir`: earlier "processes"
+ * of a test are abandoned, not closed, so they would still hold the state-directory lock.
+ */
+async function agent(extra: Partial<UpdateAgentOptions> = {}): Promise<UpdateAgent> {
   return UpdateAgent.create({
     slots: dev.slots,
     updater: source,
     hardwareId: 'board-1',
-    stateDir: dev.stateDir,
+    journalStore: await FsJournalStore.create(dev.stateDir),
     reporter: { report: async (e) => void reports.push(e) },
     reboot: async () => void boots.push(await dev.sim.simulateBoot()),
     tuning: TUNING,
