@@ -108,18 +108,20 @@ function str(obj: Json, key: string, field: string, optional = false): string | 
   return value;
 }
 
-function url(obj: Json, key: string, field: string): string {
+/** An http(s) URL; `directory` ones get a trailing `/` (base URLs of metadata and targets). */
+function url(obj: Json, key: string, field: string, directory = true): string {
   const value = str(obj, key, field);
+  const name = field === '' ? key : `${field}.${key}`;
   let parsed: URL;
   try {
     parsed = new URL(value);
   } catch {
-    fail(`${field}.${key}`, `not a URL: ${value}`);
+    fail(name, `not a URL: ${value}`);
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    fail(`${field}.${key}`, 'expected an http: or https: URL');
+    fail(name, 'expected an http: or https: URL');
   }
-  return value.endsWith('/') ? value : `${value}/`;
+  return !directory || value.endsWith('/') ? value : `${value}/`;
 }
 
 function int(obj: Json, key: string, field: string, min: number, max: number): number | undefined {
@@ -213,7 +215,7 @@ function healthCheckOf(value: unknown, field: string): HealthCheckConfig {
     return { command: argv(raw.command, `${field}.command`), ...extra };
   if (raw.systemdUnit !== undefined)
     return { systemdUnit: str(raw, 'systemdUnit', field), ...extra };
-  return { httpProbe: url(raw, 'httpProbe', field), ...extra };
+  return { httpProbe: url(raw, 'httpProbe', field, false), ...extra };
 }
 
 /**
@@ -332,8 +334,7 @@ export function parseAgentConfig(value: unknown): AgentConfig {
   if (blockSize !== undefined && blockSize % 4096 !== 0)
     fail('tuning.blockSize', 'expected a multiple of 4096');
   const checkpointBytes = tuningRaw && int(tuningRaw, 'checkpointBytes', 'tuning', 4096, 2 ** 40);
-  const reportUrl =
-    raw.reportUrl === undefined ? undefined : url(raw, 'reportUrl', '').replace(/\/$/, '');
+  const reportUrl = raw.reportUrl === undefined ? undefined : url(raw, 'reportUrl', '', false);
   const healthCheckTimeoutMs = int(raw, 'healthCheckTimeoutMs', '', 1, 3_600_000);
   return {
     hardwareId: str(raw, 'hardwareId', ''),
