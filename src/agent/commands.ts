@@ -422,9 +422,17 @@ export function resumeExit(result: ResumeResult): number {
     : AgentExit.ok;
 }
 
-/** `resume`: the boot step. */
-export async function resumeCommand(config: AgentConfig): Promise<ResumeResult> {
-  const session = await openAgent(config, 'tufota-agent resume');
+/**
+ * `resume`: the boot step. With `bundlePath`, the trial's update-server check refreshes from that
+ * bundle (an offline device installed from it) instead of the server.
+ */
+export async function resumeCommand(
+  config: AgentConfig,
+  bundlePath?: string,
+): Promise<ResumeResult> {
+  const session = await openAgent(config, 'tufota-agent resume', {
+    ...(bundlePath !== undefined ? { bundlePath } : {}),
+  });
   try {
     return await session.agent.resume();
   } finally {

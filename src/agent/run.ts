@@ -55,8 +55,9 @@ commands:
                            install the configured release, a target path, a local image file
                            (verified against the signed metadata; --target names its entry) or an
                            offline bundle (.tar); reboots into it
-  resume                   the boot step: conclude or continue the update in flight (run after
-                           every boot: tufota-agent-resume.service)
+  resume [BUNDLE]          the boot step: conclude or continue the update in flight (run after
+                           every boot: tufota-agent-resume.service); BUNDLE: an offline device
+                           checks against the bundle it installed from, not the server
   commit | mark-good       the booted slot is good (concludes the update running its trial)
   rollback | mark-bad      abandon the update in flight (reject the trial slot and reboot)
   daemon                   resume, then poll (interval + jitter, back-off on errors) and install
@@ -124,7 +125,7 @@ export async function runAgentCli(argv: readonly string[], io: AgentIo): Promise
     if (!(COMMANDS as readonly string[]).includes(command)) {
       throw new UsageError(`unknown command ${command} (one of: ${COMMANDS.join(', ')})`);
     }
-    const maxArgs = command === 'install' ? 1 : 0;
+    const maxArgs = command === 'install' || command === 'resume' ? 1 : 0;
     if (rest.length > maxArgs)
       throw new UsageError(`${command}: unexpected argument ${rest[maxArgs]}`);
     if (values.target !== undefined && command !== 'install') {
@@ -217,7 +218,7 @@ async function dispatch(
       }
     }
     case 'resume': {
-      const result = await resumeCommand(config);
+      const result = await resumeCommand(config, arg);
       print(
         {
           outcome: result.outcome,
