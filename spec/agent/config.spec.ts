@@ -2,6 +2,8 @@
  * The `tufota-agent` configuration: defaults, and every invalid field refused with its name in
  * the message (a table of mistakes); the daemon's poll delay (jitter, exponential back-off, cap).
  */
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAgentConfig } from '../../src/agent/config.js';
 import { nextDelaySeconds } from '../../src/agent/daemon.js';
@@ -133,5 +135,37 @@ describe('nextDelaySeconds', () => {
     expect(nextDelaySeconds(poll, 3, () => 0)).toBe(480);
     expect(nextDelaySeconds(poll, 4, () => 0)).toBe(600);
     expect(nextDelaySeconds(poll, 1000, () => 0.99)).toBe(600);
+  });
+});
+
+describe('what ships', () => {
+  const root = path.resolve(import.meta.dirname, '..', '..');
+
+  it("the integrator guide's configuration example is valid", async () => {
+    const guide = await readFile(path.join(root, 'docs', 'integrator-guide.md'), 'utf8');
+    const section = guide.slice(guide.indexOf('### Configuration: `/etc/tufota/agent.json`'));
+    const block = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toBeDefined();
+    const config = parseAgentConfig(JSON.parse(block as string));
+    expect(config.slots.type).toBe('uboot-mender');
+    expect(config.healthChecks).toHaveLength(3);
+  });
+
+  it('package.json ships the bin and the systemd units, whose ExecStart runs it', async () => {
+    const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
+    expect(pkg.bin['tufota-agent']).toBe('dist/src/agent/main.js');
+    expect(pkg.files).toContain('dist/systemd');
+    expect(pkg.scripts.build).toContain("'systemd','dist/systemd'");
+    const daemon = await readFile(path.join(root, 'systemd', 'tufota-agent.service'), 'utf8');
+    expect(daemon).toMatch(/^ExecStart=\S*tufota-agent daemon /m);
+    expect(daemon).toMatch(/^Type=notify$/m);
+    expect(daemon).toMatch(/^NoNewPrivileges=yes$/m);
+    expect(daemon).toMatch(/^RestartPreventExitStatus=2 3$/m);
+    const resume = await readFile(
+      path.join(root, 'systemd', 'tufota-agent-resume.service'),
+      'utf8',
+    );
+    expect(resume).toMatch(/^ExecStart=\S*tufota-agent resume /m);
+    expect(resume).toMatch(/^Type=oneshot$/m);
   });
 });
