@@ -274,6 +274,72 @@ describe('tufota-agent against tufota serve, file slots', { timeout: 180_000 }, 
     });
   });
 
+  it('install FILE: a local copy is verified against the signed entry; commit concludes the trial', async () => {
+    await writeConfig(); // no failing health check any more
+    const V4 = makeImage(256 * 1024, 4);
+    await publish(V4, '4.0.0', 4);
+    const tampered = path.join(work, 'tampered.img');
+    const copy = Buffer.from(V4);
+    copy[200_000] = (copy[200_000] as number) ^ 1;
+    await fs.writeFile(tampered, copy);
+    const refused = await agent([
+      'install',
+      tampered,
+      '--target',
+      'firmware/board-1/4.0.0.img',
+      '--config',
+      configPath,
+      '--json',
+    ]);
+    expect(refused.code).toBe(4);
+    expect(JSON.parse(refused.stderr).error.code).toBe('ERR_TUF_LENGTH_OR_HASH_MISMATCH');
+    expect(await journal()).toMatchObject({ phase: 'failed', slot: 'A' });
+    expect(await reboot()).toBe('B'); // the invalidated slot never boots
+
+    const genuine = path.join(work, 'fw-4.0.0.img');
+    const installed = await agent([
+      'install',
+      genuine,
+      '--target',
+      'firmware/board-1/4.0.0.img',
+      '--config',
+      configPath,
+      '--json',
+    ]);
+    expect(installed.code, installed.stderr).toBe(0);
+    expect(installed.json).toMatchObject({ outcome: 'rebooting', slot: 'A' });
+    expect(await reboot()).toBe('A');
+    const committed = await agent(['commit', '--config', configPath, '--json']);
+    expect(committed.code, committed.stderr).toBe(0);
+    expect(committed.json).toMatchObject({ outcome: 'committed', slot: 'A' });
+    const status = await agent(['status', '--config', configPath, '--json']);
+    expect(status.json.installed).toMatchObject({
+      slot: 'A',
+      version: '4.0.0',
+      floors: { releaseCounter: 4 },
+    });
+  });
+
+  it('rollback during the trial rejects the new slot; the next boot concludes rolledBack', async () => {
+    const V5 = makeImage(128 * 1024, 5);
+    await publish(V5, '5.0.0', 5);
+    expect((await agent(['install', '--config', configPath])).code).toBe(0);
+    expect(await reboot()).toBe('B');
+    const rolled = await agent(['rollback', '--config', configPath, '--json']);
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(rolled.json).toMatchObject({ outcome: 'rebooting', rejected: 'B' });
+    expect(await reboot()).toBe('A');
+    const concluded = await agent(['resume', '--config', configPath]);
+    expect(concluded.code).toBe(4);
+    expect(concluded.stdout).toMatch(/^rolledBack: firmware\/board-1\/5\.0\.0\.img/m);
+    const status = await agent(['status', '--config', configPath, '--json']);
+    expect(status.json.installed).toMatchObject({
+      slot: 'A',
+      version: '4.0.0',
+      floors: { releaseCounter: 4 },
+    });
+  });
+
   it('a bad configuration names the field (exit 2)', async () => {
     await writeConfig({ poll: { intervalSeconds: 'hourly' } });
     const run = await agent(['status', '--config', configPath, '--json']);
