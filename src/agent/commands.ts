@@ -388,8 +388,9 @@ export async function installCommand(
     ...(source.kind === 'file' ? { imageFile: source.file } : {}),
   });
   try {
-    const resumed = await session.agent.resume();
+    const resumed = await session.agent.resume(options.signal ? { signal: options.signal } : {});
     if (resumed.outcome === 'rebooting') return { outcome: 'rebooting', resumed: true };
+    if (options.signal?.aborted) return { outcome: 'interrupted' };
     const explicit = source.kind === 'target' ? source.path : options.targetPath;
     const info = await selectTarget(session.updater, config, explicit);
     if (info === undefined) {
@@ -429,12 +430,13 @@ export function resumeExit(result: ResumeResult): number {
 export async function resumeCommand(
   config: AgentConfig,
   bundlePath?: string,
+  signal?: AbortSignal,
 ): Promise<ResumeResult> {
   const session = await openAgent(config, 'tufota-agent resume', {
     ...(bundlePath !== undefined ? { bundlePath } : {}),
   });
   try {
-    return await session.agent.resume();
+    return await session.agent.resume(signal !== undefined ? { signal } : {});
   } finally {
     await session.close();
   }

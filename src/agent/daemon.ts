@@ -106,13 +106,13 @@ export async function runDaemon(
   watchdog?.unref();
   log('started', { pid: process.pid, stateDir: config.stateDir });
   try {
-    const resumed = await session.agent.resume();
+    const resumed = await session.agent.resume({ signal });
     log('resumed', {
       outcome: resumed.outcome,
       ...(resumed.install?.write ? { write: resumed.install.write } : {}),
       ...(resumed.error ? { error: resumed.error } : {}),
     });
-    if (resumed.outcome === 'rebooting') return 0;
+    if (resumed.outcome === 'rebooting' || signal.aborted) return 0;
     if (resumeExit(resumed) !== 0) log('warning', { message: 'the last update did not stick' });
     let failures = 0;
     while (!signal.aborted) {

@@ -97,6 +97,23 @@ function errorExit(error: unknown): number {
 }
 
 /**
+ * Run `fn` with a signal that SIGTERM and SIGINT abort: a transfer stops at once, its verified
+ * prefix journaled (the next start resumes it), and the lock is released on the way out.
+ */
+async function withStopSignal<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
+}
+
+/**
  * Run one `tufota-agent` invocation.
  *
  * @returns the exit code.
@@ -197,28 +214,22 @@ async function dispatch(
       }
     }
     case 'install': {
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      try {
-        const result = await installCommand(config, await classifyInstallArg(arg), {
+      const source = await classifyInstallArg(arg);
+      const result = await withStopSignal((signal) =>
+        installCommand(config, source, {
           ...(values.target !== undefined ? { targetPath: values.target } : {}),
           ...(values.force ? { force: true } : {}),
-          signal: controller.signal,
-        });
-        print(
-          result,
-          `${String(result.outcome)}${result.target ? `: ${String(result.target)}` : ''}${result.slot ? ` → slot ${String(result.slot)}` : ''}`,
-        );
-        return AgentExit.ok;
-      } finally {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-      }
+          signal,
+        }),
+      );
+      print(
+        result,
+        `${String(result.outcome)}${result.target ? `: ${String(result.target)}` : ''}${result.slot ? ` → slot ${String(result.slot)}` : ''}`,
+      );
+      return AgentExit.ok;
     }
     case 'resume': {
-      const result = await resumeCommand(config, arg);
+      const result = await withStopSignal((signal) => resumeCommand(config, arg, signal));
       print(
         {
           outcome: result.outcome,
@@ -248,18 +259,9 @@ async function dispatch(
     }
     default: {
       // daemon
-      const controller = new AbortController();
-      const stop = () => controller.abort();
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
       const log = (event: string, fields: Record<string, unknown> = {}) =>
         write(io.stdout, JSON.stringify({ at: new Date().toISOString(), event, ...fields }));
-      try {
-        return await runDaemon(config, log, controller.signal);
-      } finally {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-      }
+      return withStopSignal((signal) => runDaemon(config, log, signal));
     }
   }
 }

@@ -363,13 +363,15 @@ export class UpdateAgent {
 
   /**
    * Conclude or continue whatever the journal says was in flight. Call on every start, before
-   * anything else. See the module comment for the decision table.
+   * anything else. See the module comment for the decision table. `signal` aborts an interrupted
+   * download that resume continues: the outcome is then `pending` and the journal keeps the
+   * verified prefix for the next start.
    *
    * @throws SlotError when the boot environment cannot be read or changed; StorageError when the
    *   installed state is corrupt.
    */
-  resume(): Promise<ResumeResult> {
-    return this.#serialize(() => this.#resume());
+  resume(options: { signal?: AbortSignal } = {}): Promise<ResumeResult> {
+    return this.#serialize(() => this.#resume(options.signal));
   }
 
   /**
@@ -623,7 +625,7 @@ export class UpdateAgent {
   // -------------------------------------------------------------------------------------------
   // resume
 
-  async #resume(): Promise<ResumeResult> {
+  async #resume(signal: AbortSignal | undefined): Promise<ResumeResult> {
     const booted = await this.#slots.bootedSlot();
     let journal: Journal | undefined;
     try {
@@ -660,7 +662,7 @@ export class UpdateAgent {
     switch (journal.phase) {
       case JournalPhase.Writing:
       case JournalPhase.Written:
-        return this.#continueInstall(journal);
+        return this.#continueInstall(journal, signal);
       case JournalPhase.Activated:
       case JournalPhase.Rebooting: {
         const status = await this.#slots.status();
@@ -795,7 +797,7 @@ export class UpdateAgent {
     };
   }
 
-  async #continueInstall(journal: Journal): Promise<ResumeResult> {
+  async #continueInstall(journal: Journal, signal: AbortSignal | undefined): Promise<ResumeResult> {
     if (!this.#resumeInstall) return { outcome: 'pending', journal };
     let info: TargetFile | undefined;
     try {
@@ -812,11 +814,11 @@ export class UpdateAgent {
       });
     }
     try {
-      const install = await this.#install(info, {});
+      const install = await this.#install(info, signal !== undefined ? { signal } : {});
       return { outcome: install.outcome === 'rebooting' ? 'rebooting' : 'idle', install };
     } catch (error) {
       const after = await this.#store.readJournal().catch(() => undefined);
-      if (error instanceof DownloadError) {
+      if (error instanceof DownloadError || signal?.aborted === true) {
         return {
           outcome: 'pending',
           ...(after ? { journal: after } : {}),
