@@ -12,15 +12,14 @@ import {
   checkCommand,
   classifyInstallArg,
   commitCommand,
-  formatStatus,
   installCommand,
   resumeCommand,
   resumeExit,
   rollbackCommand,
-  statusCommand,
 } from './commands.js';
 import { type AgentConfig, DEFAULT_CONFIG_PATH, loadAgentConfig } from './config.js';
 import { runDaemon } from './daemon.js';
+import { formatStatus, statusCommand } from './status.js';
 import { openSource } from './wiring.js';
 
 /** Streams a run writes to (tests and the bin pass the process's). */
