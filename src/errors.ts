@@ -236,9 +236,29 @@ export class SlowRetrievalError extends DownloadError {
 /** Reading or writing local state (metadata cache, journal, repository files) failed. */
 export class StorageError extends TufError {
   readonly filePath: string | undefined;
-  constructor(message: string, options: TufErrorOptions & { filePath?: string } = {}) {
-    super(message, options, 'ERR_TUF_STORAGE');
+  constructor(
+    message: string,
+    options: TufErrorOptions & { filePath?: string } = {},
+    code = 'ERR_TUF_STORAGE',
+  ) {
+    super(message, options, code);
     this.filePath = options.filePath;
+  }
+}
+
+/**
+ * An exclusive lock is held by another live process (`ERR_TUF_LOCKED`): a second device agent on
+ * one state directory. The message names the holder (purpose, pid, since when) and the lock file.
+ */
+export class LockHeldError extends StorageError {
+  /** The holder's pid, where the lock file names one. */
+  readonly holderPid: number | undefined;
+  constructor(
+    message: string,
+    options: TufErrorOptions & { filePath?: string; holderPid?: number } = {},
+  ) {
+    super(message, options, 'ERR_TUF_LOCKED');
+    this.holderPid = options.holderPid;
   }
 }
 

@@ -98,7 +98,7 @@ export interface DeviceSession {
   slots: FileSlotController;
   /** `true` once the agent asked for a reboot (the demo then power-cycles the device). */
   readonly rebootRequested: boolean;
-  /** Close the HTTP connection pool. */
+  /** Close the agent (it releases its state-directory lock) and the HTTP connection pool. */
   close(): Promise<void>;
 }
 
@@ -149,7 +149,13 @@ export async function startAgent(
     get rebootRequested() {
       return rebootRequested;
     },
-    close: () => fetcher.close(),
+    close: async () => {
+      try {
+        await agent.close();
+      } finally {
+        await fetcher.close();
+      }
+    },
   };
 }
 

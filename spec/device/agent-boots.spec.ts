@@ -61,13 +61,16 @@ beforeEach(async () => {
 });
 afterEach(() => rig.cleanup());
 
-/** An agent as a fresh process builds it on each boot. */
-function agent(extra: Partial<UpdateAgentOptions> = {}): Promise<UpdateAgent> {
+/**
+ * An agent as a fresh process builds it on each boot. Over a store, not `stateDir`: earlier
+ * "processes" are abandoned, not closed, so they would still hold the state-directory lock.
+ */
+async function agent(extra: Partial<UpdateAgentOptions> = {}): Promise<UpdateAgent> {
   return UpdateAgent.create({
     slots,
     updater: source,
     hardwareId: 'board-1',
-    stateDir,
+    journalStore: await FsJournalStore.create(stateDir),
     reporter: { report: async (e) => void reports.push(e) },
     reboot: async () => void (await sim.simulateBoot()),
     tuning: TUNING,

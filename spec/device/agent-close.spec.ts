@@ -4,11 +4,12 @@
  * 127.0.0.1) and further calls are refused.
  */
 import { once } from 'node:events';
+import { promises as fs } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UpdateAgent } from '../../src/device/agent.js';
+import { AGENT_LOCK_FILE, UpdateAgent } from '../../src/device/agent.js';
 import { createAgent } from '../../src/device/index.js';
 import { FsMetadataStore } from '../../src/storage/fs-metadata-store.js';
 import { RepositorySimulator } from '../../src/testing/index.js';
@@ -139,5 +140,41 @@ describe('UpdateAgent.close()', () => {
     });
     await agent.close();
     expect(closes).toBe(0);
+  });
+});
+
+describe('one agent per state directory', () => {
+  const open = (purpose?: string) =>
+    UpdateAgent.create({
+      slots: dev.slots,
+      updater: new MemorySource(),
+      hardwareId: 'board-1',
+      stateDir: dev.stateDir,
+      ...(purpose !== undefined ? { lockPurpose: purpose } : {}),
+    });
+
+  it('refuses a second agent with ERR_TUF_LOCKED naming the first; close() frees the directory', async () => {
+    const first = await open('tufota-agent daemon');
+    await expect(open()).rejects.toMatchObject({
+      code: 'ERR_TUF_LOCKED',
+      holderPid: process.pid,
+      message: expect.stringContaining(`is in use by tufota-agent daemon (pid ${process.pid}`),
+    });
+    expect(await fs.readdir(dev.stateDir)).toContain(AGENT_LOCK_FILE);
+    await first.close();
+    expect(await fs.readdir(dev.stateDir)).not.toContain(AGENT_LOCK_FILE);
+    await (await open()).close();
+  });
+
+  it('releases the lock even when another resource fails to close', async () => {
+    const agent = await UpdateAgent.create({
+      slots: dev.slots,
+      updater: new MemorySource(),
+      hardwareId: 'board-1',
+      stateDir: dev.stateDir,
+      resources: [{ close: () => Promise.reject(new Error('pool stuck')) }],
+    });
+    await expect(agent.close()).rejects.toThrow('pool stuck');
+    await (await open()).close();
   });
 });

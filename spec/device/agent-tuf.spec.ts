@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryMetadataStore } from '../../src/client/memory-metadata-store.js';
 import { Updater } from '../../src/client/updater.js';
 import { UpdateAgent } from '../../src/device/agent.js';
+import { FsJournalStore } from '../../src/storage/fs-journal-store.js';
 import { RepositorySimulator } from '../../src/testing/index.js';
 import { type DeviceRig, makeDeviceRig, makeImage, sha256, TUNING } from './agent-helpers.js';
 
@@ -37,12 +38,13 @@ describe('UpdateAgent over the TUF Updater', () => {
       fetcher: sim,
       metadataStore: store,
     });
-    const agent = (reboot = async () => void (await dev.sim.simulateBoot())) =>
+    // Over a store: each "process" is abandoned, not closed (it would keep the stateDir lock).
+    const agent = async (reboot = async () => void (await dev.sim.simulateBoot())) =>
       UpdateAgent.create({
         slots: dev.slots,
         updater,
         hardwareId: 'board-1',
-        stateDir: dev.stateDir,
+        journalStore: await FsJournalStore.create(dev.stateDir),
         tuning: TUNING,
         reboot,
       });

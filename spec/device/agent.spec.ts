@@ -40,13 +40,16 @@ afterEach(async () => {
   await dev.cleanup();
 });
 
-/** An agent as a fresh process would build it. */
-function agent(extra: Partial<UpdateAgentOptions> = {}): Promise<UpdateAgent> {
+/**
+ * An agent as a fresh process would build it. Over a store, not `stateDir`: earlier "processes"
+ * of a test are abandoned, not closed, so they would still hold the state-directory lock.
+ */
+async function agent(extra: Partial<UpdateAgentOptions> = {}): Promise<UpdateAgent> {
   return UpdateAgent.create({
     slots: dev.slots,
     updater: source,
     hardwareId: 'board-1',
-    stateDir: dev.stateDir,
+    journalStore: await FsJournalStore.create(dev.stateDir),
     reporter: { report: async (e) => void reports.push(e) },
     reboot: async () => void boots.push(await dev.sim.simulateBoot()),
     tuning: TUNING,
@@ -301,6 +304,35 @@ describe('UpdateAgent: interrupted downloads resume', () => {
     expect(verdict.install?.write?.bytesReceived).toBe(V2.byteLength - 512 * 1024);
     expect(await slotHash('B', V2.byteLength)).toBe(sha256(V2));
     expect((await (await agent()).resume()).outcome).toBe('committed');
+  });
+
+  it('a resume aborted by its signal (SIGTERM) is pending; the journal keeps its offset for the next start', async () => {
+    source.add(targetOf('fw.img', V2), V2);
+    source.failAfterBytes = 600_000;
+    await expect((await agent()).checkAndInstall('fw.img')).rejects.toThrow();
+    const controller = new AbortController();
+    source.chunkSize = 64 * 1024;
+    // Stop the continued transfer after its first chunk arrives.
+    const open = source.openTarget.bind(source);
+    source.openTarget = async (info, options) => {
+      const opened = await open(info, options);
+      const inner = opened.stream;
+      async function* body() {
+        for await (const chunk of inner) {
+          yield chunk;
+          controller.abort();
+        }
+      }
+      return { offset: opened.offset, stream: body() };
+    };
+    const verdict = await (await agent()).resume({ signal: controller.signal });
+    expect(verdict.outcome).toBe('pending');
+    const journal = await (await FsJournalStore.create(dev.stateDir)).readJournal();
+    expect(journal).toMatchObject({ phase: 'writing' });
+    expect(journal?.bytesVerified).toBeGreaterThanOrEqual(512 * 1024);
+    source.openTarget = open;
+    expect((await (await agent()).resume()).outcome).toBe('rebooting');
+    expect(await slotHash('B', V2.byteLength)).toBe(sha256(V2));
   });
 
   it('restarts from byte 0 when the server ignores the range (200), skipping blocks already there', async () => {

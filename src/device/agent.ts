@@ -54,8 +54,10 @@
  * `confirmBooted()`; the booted slot is never written.
  *
  * Does not implement: fetching metadata (the {@link TargetSource}, normally the TUF `Updater`),
- * writing bytes (`install.ts`), persistence (`JournalStore`), delta updates, or locking between
- * processes (run one agent per device). Calls on one instance are serialized.
+ * writing bytes (`install.ts`), persistence (`JournalStore`) or delta updates. Calls on one
+ * instance are serialized; across processes, an agent that opens its `stateDir` holds
+ * `<stateDir>/agent.lock` (a {@link PidLock}) from `create()` to `close()`, so a second agent on
+ * the same directory is refused with `ERR_TUF_LOCKED` naming the first.
  *
  * Observability: `util.debuglog('tufota')`, `DEVICE_CHANNELS` (`reporter.ts`), the
  * {@link Reporter}.
@@ -64,6 +66,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import {
   DownloadError,
@@ -77,6 +80,7 @@ import {
 } from '../errors.js';
 import { TargetFile } from '../models/index.js';
 import { FsJournalStore } from '../storage/fs-journal-store.js';
+import { PidLock } from '../storage/pid-lock.js';
 import {
   assertHealthChecks,
   type HealthCheck,
@@ -145,8 +149,13 @@ export interface UpdateAgentOptions {
   hardwareId: string;
   /** Directory of the journal and installed state (an `FsJournalStore`). */
   stateDir?: string;
-  /** Use this store instead of an `FsJournalStore` on `stateDir`. */
+  /**
+   * Use this store instead of an `FsJournalStore` on `stateDir`. The caller then answers for
+   * there being one agent per store: no lock is taken.
+   */
   journalStore?: JournalStore;
+  /** Who holds the state-directory lock, shown to a second agent refused (default: argv). */
+  lockPurpose?: string;
   /**
    * Checks run on the trial boot of a new slot (all of them; the update-server check is always
    * added) and, on controllers with `confirmEveryBoot`, on every normal boot (only those with
@@ -249,6 +258,9 @@ export interface AgentState {
 
 const LOG_TAIL = 50;
 
+/** The lock file an agent holds in its state directory. */
+export const AGENT_LOCK_FILE = 'agent.lock';
+
 /**
  * The update agent.
  *
@@ -325,14 +337,20 @@ export class UpdateAgent {
         `tries must be 1 … ${maxTries} for this slot controller, got ${tries}`,
       );
     }
-    let store = options.journalStore;
-    if (store === undefined) {
-      if (options.stateDir === undefined) {
-        throw new InvalidStateError('UpdateAgent needs stateDir or journalStore');
-      }
-      store = await FsJournalStore.create(options.stateDir);
+    if (options.journalStore !== undefined) return new UpdateAgent(options, options.journalStore);
+    if (options.stateDir === undefined) {
+      throw new InvalidStateError('UpdateAgent needs stateDir or journalStore');
     }
-    return new UpdateAgent(options, store);
+    const fsStore = await FsJournalStore.create(options.stateDir);
+    // Two agents on one journal would each take the other's half-written slot for its own.
+    const lock = await PidLock.acquire(path.join(fsStore.dir, AGENT_LOCK_FILE), {
+      ...(options.lockPurpose !== undefined ? { purpose: options.lockPurpose } : {}),
+    });
+    return new UpdateAgent(
+      // Released last, after every other resource, by close().
+      { ...options, resources: [...(options.resources ?? []), { close: () => lock.release() }] },
+      fsStore,
+    );
   }
 
   /** The journal and installed state as persisted (for status commands). */
@@ -345,13 +363,15 @@ export class UpdateAgent {
 
   /**
    * Conclude or continue whatever the journal says was in flight. Call on every start, before
-   * anything else. See the module comment for the decision table.
+   * anything else. See the module comment for the decision table. `signal` aborts an interrupted
+   * download that resume continues: the outcome is then `pending` and the journal keeps the
+   * verified prefix for the next start.
    *
    * @throws SlotError when the boot environment cannot be read or changed; StorageError when the
    *   installed state is corrupt.
    */
-  resume(): Promise<ResumeResult> {
-    return this.#serialize(() => this.#resume());
+  resume(options: { signal?: AbortSignal } = {}): Promise<ResumeResult> {
+    return this.#serialize(() => this.#resume(options.signal));
   }
 
   /**
@@ -605,7 +625,7 @@ export class UpdateAgent {
   // -------------------------------------------------------------------------------------------
   // resume
 
-  async #resume(): Promise<ResumeResult> {
+  async #resume(signal: AbortSignal | undefined): Promise<ResumeResult> {
     const booted = await this.#slots.bootedSlot();
     let journal: Journal | undefined;
     try {
@@ -642,7 +662,7 @@ export class UpdateAgent {
     switch (journal.phase) {
       case JournalPhase.Writing:
       case JournalPhase.Written:
-        return this.#continueInstall(journal);
+        return this.#continueInstall(journal, signal);
       case JournalPhase.Activated:
       case JournalPhase.Rebooting: {
         const status = await this.#slots.status();
@@ -781,7 +801,7 @@ export class UpdateAgent {
     };
   }
 
-  async #continueInstall(journal: Journal): Promise<ResumeResult> {
+  async #continueInstall(journal: Journal, signal: AbortSignal | undefined): Promise<ResumeResult> {
     if (!this.#resumeInstall) return { outcome: 'pending', journal };
     let info: TargetFile | undefined;
     try {
@@ -798,11 +818,11 @@ export class UpdateAgent {
       });
     }
     try {
-      const install = await this.#install(info, {});
+      const install = await this.#install(info, signal !== undefined ? { signal } : {});
       return { outcome: install.outcome === 'rebooting' ? 'rebooting' : 'idle', install };
     } catch (error) {
       const after = await this.#store.readJournal().catch(() => undefined);
-      if (error instanceof DownloadError) {
+      if (error instanceof DownloadError || signal?.aborted === true) {
         return {
           outcome: 'pending',
           ...(after ? { journal: after } : {}),

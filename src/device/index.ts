@@ -18,6 +18,13 @@ import { HttpReporter } from './reporters/http-reporter.js';
 
 export { FsJournalStore, INSTALLED_FILE, JOURNAL_FILE } from '../storage/fs-journal-store.js';
 export {
+  type LockHolder,
+  PidLock,
+  type PidLockOptions,
+  readLockHolder,
+} from '../storage/pid-lock.js';
+export {
+  AGENT_LOCK_FILE,
   type AgentState,
   type InstallOptions,
   type InstallResult,

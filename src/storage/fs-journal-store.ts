@@ -10,8 +10,9 @@
  * ({@link FsJournalStore.quarantineJournal}) so the agent can start over; a corrupt
  * `installed.json` is never replaced silently (that would reset the floors).
  *
- * Does not implement locking between processes (run one agent per device). Safe for concurrent
- * use within a process only if the caller serializes writes of one file (the agent does).
+ * Does not lock by itself: an `UpdateAgent` that opens its `stateDir` holds `agent.lock` there
+ * (`PidLock`), which keeps a second agent out. Safe for concurrent use within a process only if
+ * the caller serializes writes of one file (the agent does).
  *
  * @module
  */

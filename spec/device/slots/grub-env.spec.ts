@@ -199,3 +199,40 @@ describe.skipIf(tools.skip)('GrubEnvSlotController', () => {
     await expect(slots.status()).rejects.toMatchObject({ code: SlotErrorCode.Environment });
   });
 });
+
+describe('the agent reads the block as GRUB does (not `grub-editenv list`)', () => {
+  /** Store a value holding a newline, as any other grubenv user (or an attacker) might. */
+  async function smuggleOrder(): Promise<void> {
+    await runTool('grub-editenv', [grubenvPath, 'set', 'B_OK=1', 'B_TRY=0']);
+    await runTool('grub-editenv', [grubenvPath, 'set', 'NOTE=hello\nORDER=B A']);
+    // `list` un-escapes the value and prints a second ORDER line GRUB never sees.
+    expect((await runTool('grub-editenv', [grubenvPath, 'list'])).stdout).toMatch(
+      /^ORDER=A B$[\s\S]*^ORDER=B A$/m,
+    );
+  }
+
+  it('a value with an escaped newline does not change the ORDER the agent sees', async () => {
+    await smuggleOrder();
+    const slots = await create();
+    // GRUB's grub_envblk_iterate sees ORDER="A B": the next boot is A.
+    expect(await slots.status()).toMatchObject({ booted: 'A', nextBoot: 'A' });
+    expect(await new BootSimulator(slots).simulateBoot()).toMatchObject({ booted: 'A' });
+  });
+
+  it('a write keeps the smuggled value opaque and reads back what GRUB will see', async () => {
+    await smuggleOrder();
+    const slots = await create();
+    await slots.activateTrial('B', { tries: 1 });
+    expect(await slots.status()).toMatchObject({ nextBoot: 'B' });
+    const raw = await fs.readFile(grubenvPath, 'latin1');
+    expect(raw).toContain('NOTE=hello\\\nORDER=B A\n');
+  });
+
+  it('status and reads spawn no grub-editenv at all', async () => {
+    const { run, calls } = recordingRunner();
+    const slots = await create({ runTool: run });
+    await slots.status();
+    await slots.bootedSlot();
+    expect(calls).toEqual([]);
+  });
+});

@@ -12,8 +12,10 @@
  * crash leaves either the old or the new complete block. Keep grubenv on a plain FAT or ext
  * partition that GRUB can read (not LVM, RAID or btrfs, where GRUB cannot write it either).
  *
- * Values are checked before writing (no newline: grub-editenv would store it and `list` would
- * print a line that parses as another variable).
+ * Reads never run `grub-editenv list` (it un-escapes values, so a stored newline prints as a
+ * second line that parses as another variable GRUB never sees): the store reads the raw block and
+ * parses it as GRUB's `grub_envblk_iterate` does ({@link parseGrubEnvBlock}). Values this store
+ * writes are checked first (no newline at all).
  *
  * Calls on one instance are serialized; not safe across processes.
  *
@@ -37,10 +39,11 @@ import {
   raucGrubProfile,
 } from './env-profiles.js';
 import { type RunToolOptions, runTool, type ToolRunner } from './exec.js';
+import { GRUBENV_SIGNATURE, parseGrubEnvBlock } from './grub-envblk.js';
 
 /** Size of a GRUB environment block. */
 export const GRUBENV_SIZE = 1024;
-const GRUBENV_HEADER = '# GRUB Environment Block\n';
+const GRUBENV_HEADER = GRUBENV_SIGNATURE;
 
 /** Tool location and limits. */
 export interface GrubToolOptions {
@@ -50,17 +53,6 @@ export interface GrubToolOptions {
   runTool?: ToolRunner;
   /** Per-call limits. */
   toolOptions?: RunToolOptions;
-}
-
-/** Parse `grub-editenv list` output: `name=value` lines. */
-function parseList(stdout: string): Map<string, string> {
-  const vars = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const eq = line.indexOf('=');
-    if (eq <= 0) continue;
-    vars.set(line.slice(0, eq), line.slice(eq + 1));
-  }
-  return vars;
 }
 
 /** {@link EnvStore} over `grub-editenv`, replacing the file atomically. */
@@ -80,8 +72,7 @@ export class GrubEnvStore implements EnvStore {
   }
 
   async read(names: readonly string[]): Promise<EnvVars> {
-    await this.#checkBlock(this.#file);
-    const all = await this.#list(this.#file);
+    const all = await this.#readBlock(this.#file);
     const vars = new Map<string, string>();
     for (const name of names) {
       const value = all.get(name);
@@ -110,8 +101,7 @@ export class GrubEnvStore implements EnvStore {
         await this.#run(this.#tool, [tmp, 'unset', ...unsets], this.#toolOptions);
       // Verify the copy before it replaces the live block: a tool that exits 0 without applying
       // anything, or leaves a short block, never reaches GRUB.
-      await this.#checkBlock(tmp);
-      const after = await this.#list(tmp);
+      const after = await this.#readBlock(tmp);
       for (const [name, value] of changes) {
         if ((after.get(name) ?? null) !== value) {
           throw new SlotError(
@@ -139,13 +129,18 @@ export class GrubEnvStore implements EnvStore {
     }
   }
 
-  async #list(file: string): Promise<Map<string, string>> {
-    const { stdout } = await this.#run(this.#tool, [file, 'list'], this.#toolOptions);
-    return parseList(stdout);
+  /** The variables of `file` as GRUB reads them (the file must be one complete block). */
+  async #readBlock(file: string): Promise<Map<string, string>> {
+    const vars = parseGrubEnvBlock(await this.#checkBlock(file));
+    // #checkBlock verified the signature, so the parser accepts the block.
+    return vars ?? new Map();
   }
 
-  /** The file must exist and be one GRUB block; `grub-editenv list` would create a missing one. */
-  async #checkBlock(file: string): Promise<void> {
+  /**
+   * The file must exist and be one GRUB block (`grub-editenv list` would create a missing one):
+   * its 1024 bytes.
+   */
+  async #checkBlock(file: string): Promise<Buffer> {
     let handle: fs.FileHandle | undefined;
     try {
       handle = await fs.open(file, 'r');
@@ -162,6 +157,7 @@ export class GrubEnvStore implements EnvStore {
           SlotErrorCode.Environment,
         );
       }
+      return buf.subarray(0, GRUBENV_SIZE);
     } catch (error) {
       if (error instanceof SlotError) throw error;
       throw new SlotError(
