@@ -46,6 +46,14 @@ describe('parseAgentConfig', () => {
     ],
     [{ slots: { ...minimal.slots, type: 'lilo' } }, 'config slots.type: expected "file"'],
     [
+      { slots: { type: 'uboot-rauc', devices: { A: 'a', B: 'b' }, envCanary: 'yes' } },
+      'config slots.envCanary: expected true or false',
+    ],
+    [
+      { slots: { ...minimal.slots, envCanary: true } },
+      'config slots.envCanary: not used by type "file"',
+    ],
+    [
       { slots: { ...minimal.slots, devices: { A: '/dev/a' } } },
       'config slots.devices.B: is required',
     ],
@@ -102,6 +110,7 @@ describe('parseAgentConfig', () => {
         devices: { A: 'a', B: 'b' },
         fwEnvConfig: '/etc/fw_env.config',
         cmdlinePath: '/proc/cmdline',
+        envCanary: true,
       },
     ]) {
       expect(parseAgentConfig({ ...minimal, slots }).slots.type).toBe(slots.type);
@@ -147,7 +156,7 @@ describe('what ships', () => {
     const block = /```json\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toBeDefined();
     const config = parseAgentConfig(JSON.parse(block as string));
-    expect(config.slots.type).toBe('uboot-mender');
+    expect(config.slots).toMatchObject({ type: 'uboot-mender', envCanary: true });
     expect(config.healthChecks).toHaveLength(3);
   });
 

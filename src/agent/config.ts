@@ -31,6 +31,11 @@ export type SlotsConfig =
       devices: { A: string; B: string };
       fwEnvConfig?: string;
       cmdlinePath?: string;
+      /**
+       * Check at every boot that U-Boot loaded the environment Linux writes (the boot script must
+       * pass `tufota.envseq=`, as the shipped `boot-scripts/` do); see the integrator guide.
+       */
+      envCanary?: boolean;
     };
 
 /** The validated configuration, defaults applied. */
@@ -159,6 +164,7 @@ function slotsOf(value: unknown): SlotsConfig {
     'envPath',
     'grubenvPath',
     'fwEnvConfig',
+    'envCanary',
     'cmdlinePath',
   ]);
   const type = raw.type;
@@ -170,7 +176,7 @@ function slotsOf(value: unknown): SlotsConfig {
   const cmdlinePath = str(raw, 'cmdlinePath', 'slots', true);
   const common = { devices, ...(cmdlinePath !== undefined ? { cmdlinePath } : {}) };
   const only = (keys: string[]) => {
-    for (const k of ['envPath', 'grubenvPath', 'fwEnvConfig']) {
+    for (const k of ['envPath', 'grubenvPath', 'fwEnvConfig', 'envCanary']) {
       if (!keys.includes(k) && raw[k] !== undefined)
         fail(`slots.${k}`, `not used by type "${String(type)}"`);
     }
@@ -184,9 +190,17 @@ function slotsOf(value: unknown): SlotsConfig {
       return { type, ...common, grubenvPath: str(raw, 'grubenvPath', 'slots') };
     case 'uboot-mender':
     case 'uboot-rauc': {
-      only(['fwEnvConfig']);
+      only(['fwEnvConfig', 'envCanary']);
       const fwEnvConfig = str(raw, 'fwEnvConfig', 'slots', true);
-      return { type, ...common, ...(fwEnvConfig !== undefined ? { fwEnvConfig } : {}) };
+      if (raw.envCanary !== undefined && typeof raw.envCanary !== 'boolean') {
+        fail('slots.envCanary', 'expected true or false');
+      }
+      return {
+        type,
+        ...common,
+        ...(fwEnvConfig !== undefined ? { fwEnvConfig } : {}),
+        ...(raw.envCanary === true ? { envCanary: true } : {}),
+      };
     }
     default:
       fail('slots.type', 'expected "file", "grub", "uboot-mender" or "uboot-rauc"');

@@ -45,6 +45,7 @@ export async function openSlots(config: AgentConfig): Promise<SlotController> {
         slotDevices,
         ...evidence,
         ...(s.fwEnvConfig !== undefined ? { configPath: s.fwEnvConfig } : {}),
+        ...(s.envCanary === true ? { envCanary: true } : {}),
         profile: s.type === 'uboot-rauc' ? SlotProfile.UbootRauc : SlotProfile.UbootMender,
       });
   }
