@@ -136,13 +136,21 @@ export async function serve(dir: string): Promise<{ url: string; stop(): Promise
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 60_000);
-    child.stdout.on('data', (d: Buffer) => {
+    // The first line is the start record; with --json every request adds an access-log line.
+    const onData = (d: Buffer) => {
       out += d.toString();
-      if (out.includes('}')) {
-        clearTimeout(timer);
-        resolve((JSON.parse(out) as { url: string }).url);
+      const newline = out.indexOf('\n');
+      if (newline < 0) return;
+      clearTimeout(timer);
+      child.stdout.off('data', onData);
+      child.stdout.resume(); // keep draining the access log
+      try {
+        resolve((JSON.parse(out.slice(0, newline)) as { url: string }).url);
+      } catch (error) {
+        reject(error);
       }
-    });
+    };
+    child.stdout.on('data', onData);
     child.once('exit', () => reject(new Error(`serve exited: ${out}`)));
   });
   return {

@@ -171,7 +171,8 @@ export class GrubBoard implements RealBoard {
     const log = plain(run.log);
     const chosen = decision(log, 'tufota: booted');
     if (!chosen) throw new Error(`GRUB booted no slot entry:\n${log}`);
-    const script = /^tufota: booting slot ([AB]) \(entry (\d)\)$/m.exec(log);
+    // Not anchored at line start: the serial console may print it right after "Welcome to GRUB".
+    const script = /tufota: booting slot ([AB]) \(entry (\d)\)$/m.exec(log);
     if (script?.[1] !== chosen.slot)
       throw new Error(`tufota-ab.cfg chose ${script?.[1]} but GRUB booted ${chosen.slot}:\n${log}`);
     if (/error:/.test(log)) throw new Error(`GRUB reported an error:\n${log}`);

@@ -112,7 +112,20 @@ export async function agentLoop(board: RealBoard): Promise<Outcome> {
     V3,
   );
   let reboots = 0;
-  const agent = (healthChecks: HealthCheck[] = []) =>
+  // Each call is one boot's agent process: it holds the state directory's lock until closed,
+  // as the real program does when it exits.
+  const boot = async <T>(
+    step: (agent: UpdateAgent) => Promise<T>,
+    healthChecks: HealthCheck[] = [],
+  ): Promise<T> => {
+    const agent = await createAgent(healthChecks);
+    try {
+      return await step(agent);
+    } finally {
+      await agent.close();
+    }
+  };
+  const createAgent = (healthChecks: HealthCheck[]) =>
     UpdateAgent.create({
       slots: board.controller,
       updater: source,
@@ -127,30 +140,30 @@ export async function agentLoop(board: RealBoard): Promise<Outcome> {
     run: async () => Promise.reject(new Error('app does not start (release 3)')),
   };
 
-  expect((await (await agent()).resume()).outcome).toBe('idle');
-  expect((await (await agent()).checkAndInstall('fw-2.img')).outcome).toBe('rebooting');
+  expect((await boot((a) => a.resume())).outcome).toBe('idle');
+  expect((await boot((a) => a.checkAndInstall('fw-2.img'))).outcome).toBe('rebooting');
   expect(reboots).toBe(1);
   expect(await fs.readFile(board.slotDevices.B)).toEqual(Buffer.from(V2));
   await trace.boot();
-  expect((await (await agent()).resume()).outcome).toBe('committed');
+  expect((await boot((a) => a.resume())).outcome).toBe('committed');
   await trace.boot();
-  expect((await (await agent()).resume()).outcome).toBe('idle');
+  expect((await boot((a) => a.resume())).outcome).toBe('idle');
 
-  expect((await (await agent()).checkAndInstall('fw-3.img')).outcome).toBe('rebooting');
+  expect((await boot((a) => a.checkAndInstall('fw-3.img'))).outcome).toBe('rebooting');
   await trace.boot(); // release 3's trial
-  expect((await (await agent([broken])).resume()).outcome).toBe('rebooting'); // rejected
+  expect((await boot((a) => a.resume(), [broken])).outcome).toBe('rebooting'); // rejected
   await trace.boot();
-  expect((await (await agent()).resume()).outcome).toBe('rolledBack');
+  expect((await boot((a) => a.resume())).outcome).toBe('rolledBack');
   await trace.boot();
-  expect((await (await agent()).resume()).outcome).toBe('idle');
+  expect((await boot((a) => a.resume())).outcome).toBe('idle');
   // Release 3 again; this time its kernel hangs: no agent runs on the trial boot, the watchdog
   // resets, and the bootloader's counting brings B back on its own.
-  expect((await (await agent()).checkAndInstall('fw-3.img')).outcome).toBe('rebooting');
+  expect((await boot((a) => a.checkAndInstall('fw-3.img'))).outcome).toBe('rebooting');
   await trace.boot(); // release 3's trial: hangs
   await trace.boot(); // its one try used up: B
-  expect((await (await agent()).resume()).outcome).toBe('rolledBack');
+  expect((await boot((a) => a.resume())).outcome).toBe('rolledBack');
   await trace.boot();
-  expect((await (await agent()).resume()).outcome).toBe('idle');
+  expect((await boot((a) => a.resume())).outcome).toBe('idle');
 
   const installed = await (
     await FsJournalStore.create(path.join(board.dir, 'state'))
