@@ -131,69 +131,21 @@ export class FsRepositoryStorage implements RepositoryStorage {
 
   async writeFile(relative: string, data: StorageData): Promise<void> {
     const file = this.resolve(relative);
-    const dir = path.dirname(file);
-    const tmp = path.join(
-      dir,
-      `${TEMP_PREFIX}${path.basename(file)}-${randomBytes(6).toString('hex')}`,
-    );
-    let handle: fs.FileHandle | undefined;
-    try {
-      await fs.mkdir(dir, { recursive: true });
-      handle = await fs.open(tmp, 'wx', 0o644);
-      if (data instanceof Uint8Array) {
-        await handle.writeFile(data);
-      } else {
-        for await (const chunk of data) await handle.write(chunk);
-      }
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
+    await placeDurably(file, data, 'write', async (tmp) => {
       await fs.rename(tmp, file);
-      await fsyncDirectory(dir);
-    } catch (error) {
-      await handle?.close().catch(() => {});
-      await fs.rm(tmp, { force: true }).catch(() => {});
-      if (error instanceof StorageError || !(error as NodeJS.ErrnoException).code) throw error;
-      throw new StorageError(`cannot write ${file}: ${(error as Error).message}`, {
-        cause: error,
-        filePath: file,
-      });
-    }
+      await fsyncDirectory(path.dirname(file));
+    });
   }
 
   async createFile(relative: string, data: StorageData): Promise<boolean> {
     const file = this.resolve(relative);
-    const dir = path.dirname(file);
-    const tmp = path.join(
-      dir,
-      `${TEMP_PREFIX}${path.basename(file)}-${randomBytes(6).toString('hex')}`,
-    );
-    let handle: fs.FileHandle | undefined;
-    try {
-      await fs.mkdir(dir, { recursive: true });
-      if (await this.exists(relative)) return false;
-      handle = await fs.open(tmp, 'wx', 0o644);
-      if (data instanceof Uint8Array) {
-        await handle.writeFile(data);
-      } else {
-        for await (const chunk of data) await handle.write(chunk);
-      }
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
+    // Checked before writing: a published name that exists is never rewritten (nor re-sent).
+    if (await this.exists(relative)) return false;
+    return placeDurably(file, data, 'create', async (tmp) => {
       const created = await linkOrCreate(tmp, file);
-      if (created) await fsyncDirectory(dir);
+      if (created) await fsyncDirectory(path.dirname(file));
       return created;
-    } catch (error) {
-      await handle?.close().catch(() => {});
-      if (error instanceof StorageError || !(error as NodeJS.ErrnoException).code) throw error;
-      throw new StorageError(`cannot create ${file}: ${(error as Error).message}`, {
-        cause: error,
-        filePath: file,
-      });
-    } finally {
-      await fs.rm(tmp, { force: true }).catch(() => {});
-    }
+    });
   }
 
   async link(from: string, to: string): Promise<boolean> {
@@ -320,4 +272,45 @@ async function linkOrCreate(tmp: string, file: string): Promise<boolean> {
  */
 export function openFileSource(filePath: string): AsyncIterable<Uint8Array> {
   return createReadStream(filePath);
+}
+
+/**
+ * Write `data` to a fresh temporary file beside `file` and fsync it, then let `place` put it in
+ * position (rename, or link when the name must not be replaced). The temporary file is always
+ * removed; a raw fs failure becomes a {@link StorageError} naming `file`.
+ */
+async function placeDurably<T>(
+  file: string,
+  data: StorageData,
+  verb: 'write' | 'create',
+  place: (tmp: string) => Promise<T>,
+): Promise<T> {
+  const dir = path.dirname(file);
+  const tmp = path.join(
+    dir,
+    `${TEMP_PREFIX}${path.basename(file)}-${randomBytes(6).toString('hex')}`,
+  );
+  let handle: fs.FileHandle | undefined;
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    handle = await fs.open(tmp, 'wx', 0o644);
+    if (data instanceof Uint8Array) {
+      await handle.writeFile(data);
+    } else {
+      for await (const chunk of data) await handle.write(chunk);
+    }
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    return await place(tmp);
+  } catch (error) {
+    await handle?.close().catch(() => {});
+    if (error instanceof StorageError || !(error as NodeJS.ErrnoException).code) throw error;
+    throw new StorageError(`cannot ${verb} ${file}: ${(error as Error).message}`, {
+      cause: error,
+      filePath: file,
+    });
+  } finally {
+    await fs.rm(tmp, { force: true }).catch(() => {});
+  }
 }
