@@ -52,6 +52,16 @@ export function delegate(state: RepositoryState, name: string, options: Delegate
     if (typeof pattern !== 'string' || pattern.length === 0)
       throw new FormatError('delegation path patterns must be non-empty strings');
   }
+  if (options.hardwareIds !== undefined) {
+    if (
+      options.hardwareIds.length === 0 ||
+      options.hardwareIds.some((id) => typeof id !== 'string' || id.length === 0)
+    ) {
+      throw new FormatError(
+        "a delegation's hardware ids must be a non-empty list of non-empty strings",
+      );
+    }
+  }
   const role = new DelegatedRole({
     name,
     keyids: keys.map((k) => k.keyId()),
@@ -59,6 +69,9 @@ export function delegate(state: RepositoryState, name: string, options: Delegate
     terminating: options.terminating ?? false,
     paths: options.paths,
     pathHashPrefixes: options.pathHashPrefixes,
+    ...(options.hardwareIds === undefined
+      ? {}
+      : { unrecognized: { hardwareIds: [...new Set(options.hardwareIds)] } }),
   });
   const md = state.touch(delegatorName);
   const delegations = md.signed.delegations ?? new Delegations();

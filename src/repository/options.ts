@@ -70,6 +70,11 @@ export interface DelegateOptions {
   terminating?: boolean;
   keys: KeyInput[];
   threshold?: number;
+  /**
+   * Uptane image repositories: the hardware ids this role may vouch for (written as the role's
+   * `hardwareIds`); an ECU ignores the delegation for any other hardware id. Default: all.
+   */
+  hardwareIds?: string[];
 }
 
 /** Options of {@link Repository.removeDelegation}. */

@@ -63,6 +63,12 @@ export const delegateCommand: Command = {
       type: 'boolean',
       description: 'clients stop searching below this role for its paths',
     },
+    'hardware-id': {
+      type: 'string',
+      multiple: true,
+      valueName: 'ID',
+      description: 'Uptane: the role vouches only for images of this hardware id (repeatable)',
+    },
     delegator: {
       type: 'string',
       valueName: 'ROLE',
@@ -87,7 +93,9 @@ export const delegateCommand: Command = {
     const { added, inputs } = await keyInputs(session, keyFiles);
     const threshold = integerOption(args, 'threshold', 1, 1024);
     const delegator = stringOption(args, 'delegator');
+    const hardwareIds = listOption(args, 'hardware-id');
     repo.delegate(name, {
+      ...(hardwareIds.length > 0 ? { hardwareIds } : {}),
       keys: inputs,
       ...(paths.length > 0 ? { paths } : { pathHashPrefixes: prefixes }),
       ...(threshold === undefined ? {} : { threshold }),
@@ -117,7 +125,14 @@ export const delegateCommand: Command = {
 };
 
 async function remove(name: string, args: ParsedArgs, io: Io): Promise<number> {
-  for (const option of ['paths', 'path-hash-prefix', 'add-key', 'threshold', 'terminating']) {
+  for (const option of [
+    'paths',
+    'path-hash-prefix',
+    'add-key',
+    'threshold',
+    'terminating',
+    'hardware-id',
+  ]) {
     if (args.values[option] !== undefined)
       throw new UsageError(`--remove takes no --${option}: it removes the whole delegation`);
   }
