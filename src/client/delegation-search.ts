@@ -8,13 +8,17 @@
  * each role is the caller's (`Updater`): the loader is given the role and the delegator of the
  * path being followed, so each role is verified against that delegator's keys.
  *
+ * A caller may narrow which matching delegations apply (`applies`): Uptane's image repository
+ * also requires the ECU's hardware id (`uptane/verify/image-delegations.ts`). A delegation that
+ * does not apply is skipped like one whose paths do not match: it does not end the search.
+ *
  * Does no I/O itself. Safe for concurrent use (no state between calls); the loader decides
  * whether concurrent searches may share it.
  *
  * @module
  */
 import { debuglog } from 'node:util';
-import type { Metadata, TargetFile, Targets } from '../models/index.js';
+import type { Delegations, Metadata, TargetFile, Targets } from '../models/index.js';
 
 const debug = debuglog('tufota');
 
@@ -48,6 +52,7 @@ export async function searchDelegations(
   targetPath: string,
   maxDelegations: number,
   loadTargets: DelegatedTargetsLoader,
+  applies?: (delegations: Delegations, roleName: string) => boolean,
 ): Promise<TargetFile | undefined> {
   const stack: Visit[] = [{ role: 'targets', delegator: 'root', ancestors: [] }];
   let delegatedVisits = 0;
@@ -75,6 +80,7 @@ export async function searchDelegations(
     const children: Visit[] = [];
     const ancestors = [...visit.ancestors, visit.role];
     for (const child of delegations.getRolesForTarget(targetPath)) {
+      if (applies !== undefined && !applies(delegations, child.name)) continue;
       children.push({ role: child.name, delegator: visit.role, ancestors });
       if (child.terminating) {
         // A matching terminating delegation: search below it, and nowhere else afterwards.

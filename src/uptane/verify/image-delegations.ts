@@ -21,14 +21,8 @@
  *
  * @module
  */
-import type { DelegatedTargetsLoader } from '../../client/delegation-search.js';
+import { type DelegatedTargetsLoader, searchDelegations } from '../../client/delegation-search.js';
 import type { Delegations, TargetFile } from '../../models/index.js';
-
-interface Visit {
-  role: string;
-  delegator: string;
-  ancestors: readonly string[];
-}
 
 /** The hardware ids a delegated role is restricted to, or `undefined` when it is not. */
 export function delegationHardwareIds(
@@ -52,37 +46,10 @@ export async function searchImageDelegations(
   maxDelegations: number,
   loadTargets: DelegatedTargetsLoader,
 ): Promise<TargetFile | undefined> {
-  const stack: Visit[] = [{ role: 'targets', delegator: 'root', ancestors: [] }];
-  let delegatedVisits = 0;
-  while (stack.length > 0) {
-    const visit = stack.pop() as Visit;
-    if (visit.ancestors.includes(visit.role)) continue;
-    if (visit.role !== 'targets') {
-      if (delegatedVisits >= maxDelegations) break;
-      delegatedVisits++;
-    }
-    // §5.4.4.7 step 1: load and check the role (the loader verifies it).
-    const metadata = await loadTargets(visit.role, visit.delegator);
-    // Step 2: this role lists the image.
-    const target = metadata.signed.getTarget(targetPath);
-    if (target !== undefined) return target;
-    const delegations = metadata.signed.delegations;
-    if (delegations === undefined) continue;
-    const children: Visit[] = [];
-    const ancestors = [...visit.ancestors, visit.role];
-    // Step 4: the delegations, in listed order, that apply by path (4.1) and hardware id.
-    for (const child of delegations.getRolesForTarget(targetPath)) {
-      const ids = delegationHardwareIds(delegations, child.name);
-      if (ids !== undefined && !ids.includes(hardwareId)) continue;
-      children.push({ role: child.name, delegator: visit.role, ancestors });
-      if (child.terminating) {
-        // Step 3 / 4.3: below a terminating delegation, nothing after it is searched.
-        stack.length = 0;
-        break;
-      }
-    }
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] as Visit);
-  }
-  // Step 5.
-  return undefined;
+  // §5.4.4.7 steps 1–3 and 5 are the TUF search (each role loaded and checked by the loader);
+  // step 4.1 adds the hardware id to the path as a condition for a delegation to apply.
+  return searchDelegations(targetPath, maxDelegations, loadTargets, (delegations, roleName) => {
+    const ids = delegationHardwareIds(delegations, roleName);
+    return ids === undefined || ids.includes(hardwareId);
+  });
 }
