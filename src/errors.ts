@@ -463,3 +463,44 @@ export class PublishedFileConflictError extends TufError {
     this.filePath = options.filePath;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fleet server.
+
+/** Codes of {@link FleetError}, each with the HTTP status the fleet server answers it with. */
+export const FLEET_ERROR_STATUS = Object.freeze({
+  /** No credentials, or credentials that are unknown, expired or revoked. */
+  ERR_TUF_FLEET_UNAUTHENTICATED: 401,
+  /** Known credentials, not allowed to do this (role, scope, another device's data). */
+  ERR_TUF_FLEET_FORBIDDEN: 403,
+  /** The device exists but waits for an operator's acceptance. */
+  ERR_TUF_FLEET_DEVICE_PENDING: 403,
+  /** The device was rejected or decommissioned. */
+  ERR_TUF_FLEET_DEVICE_REFUSED: 403,
+  /** A request body or parameter failed validation. */
+  ERR_TUF_FLEET_BAD_REQUEST: 400,
+  /** A request body is larger than the endpoint's limit. */
+  ERR_TUF_FLEET_TOO_LARGE: 413,
+  ERR_TUF_FLEET_NOT_FOUND: 404,
+  /** The id is taken, or the record changed underneath the request. */
+  ERR_TUF_FLEET_CONFLICT: 409,
+  /** The database failed or its schema is newer than this program. */
+  ERR_TUF_FLEET_STORE: 500,
+  /** The audit log's hash chain is broken: a row was changed, removed or inserted. */
+  ERR_TUF_FLEET_AUDIT_TAMPERED: 500,
+});
+
+/** A fleet server code (`ERR_TUF_FLEET_*`). */
+export type FleetErrorCode = keyof typeof FLEET_ERROR_STATUS;
+
+/**
+ * The fleet server or its store refused or failed a request. `status` is the HTTP status the
+ * server answers with; nothing was written when a write is refused.
+ */
+export class FleetError extends TufError {
+  readonly status: number;
+  constructor(code: FleetErrorCode, message: string, options: TufErrorOptions = {}) {
+    super(message, options, code);
+    this.status = FLEET_ERROR_STATUS[code];
+  }
+}
