@@ -26,6 +26,7 @@ const PURE = [
   'client/config.ts',
   'uptane/verify',
   'uptane/director/manifest-processing.ts',
+  'fleet',
 ];
 
 function listTs(path: string): string[] {
