@@ -59,6 +59,20 @@ async function countChild(job: ClientJob, jobFile: string, child: string): Promi
   return { instructions: Number(match[1]), result: JSON.parse(line) as ClientRunResult };
 }
 
+/**
+ * Counts taken on this machine before the issue-12 work of this branch, same repository shape
+ * and harness (M instructions; `bench/profiles.md` has the runs): 7ffc754 (before the
+ * canonical-bytes verification) and 19387f4 (the start of this branch). tuf-js 4 took 2,476 M
+ * for a fresh (a). Printed beside each new count, so a run shows before and after.
+ */
+const BEFORE: Record<string, { at7ffc754?: number; at19387f4: number }> = {
+  'a:tufota': { at7ffc754: 1305, at19387f4: 1106 },
+  'a:floor': { at19387f4: 546 },
+  'a:tuf-js': { at19387f4: 2476 },
+  'b:tufota': { at7ffc754: 6836, at19387f4: 5400 },
+  'b:floor': { at19387f4: 4201 },
+};
+
 function millions(n: number): number {
   return Math.round(n / 1e6);
 }
@@ -131,6 +145,8 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
           case: '(a) fresh process, exec to exit',
           client: client === 'floor' ? 'floor (start and exit)' : client,
           'M instructions': millions(a.instructions),
+          'before: 19387f4': BEFORE[`a:${client}`]?.at19387f4 ?? '',
+          '7ffc754': BEFORE[`a:${client}`]?.at7ffc754 ?? '',
         });
       }
       for (const client of cases.includes('b') ? clients : []) {
@@ -143,6 +159,8 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
           case: `(b) ${lookups.length} look-ups (with minus without)`,
           client,
           'M instructions': millions(full.instructions - base.instructions),
+          'before: 19387f4': BEFORE[`b:${client}`]?.at19387f4 ?? '',
+          '7ffc754': BEFORE[`b:${client}`]?.at7ffc754 ?? '',
         });
       }
     } finally {

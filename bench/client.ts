@@ -200,6 +200,13 @@ interface Phase {
   floorGoal?: number;
 }
 
+/**
+ * Our CPU ms per phase in the last run before this branch's issue-12 work (19387f4, median of
+ * 3, load 10-15; `bench/profiles.md`), printed beside each new figure. CPU time still moves by
+ * ±15% between runs here: `npm run bench -- client-instructions` gives the repeatable counts.
+ */
+const CPU_MS_BEFORE: Record<string, number> = { a: 327, ap: 436, b: 2735, c: 1604, c4: 1281 };
+
 const PHASES: readonly Phase[] = [
   {
     key: 'a',
@@ -339,6 +346,7 @@ export async function benchClient(
         met: met ? 'yes' : 'NO',
         // CPU time (all threads) is steadier than wall time on a shared machine.
         'ours cpu ms': Math.round(oursCpu),
+        'ours cpu ms before (19387f4)': CPU_MS_BEFORE[key] ?? '',
         'tuf-js cpu ms': Math.round(theirsCpu),
         'cpu ours/tuf-js': +(oursCpu / theirsCpu).toFixed(2),
         'floor cpu ms': floor.length === 0 ? '' : Math.round(median(floor.map((x) => x.cpuMs))),
