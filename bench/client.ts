@@ -85,7 +85,7 @@ function downloadBytes(i: number): Uint8Array {
 }
 
 /** Build and publish the benchmark repository in `dir`; returns the root bytes' path. */
-async function buildRepository(dir: string): Promise<string> {
+export async function buildRepository(dir: string): Promise<string> {
   const { repo } = await createBinnedRepository(dir, BIT_LENGTH);
   for (let i = 0; i < TARGETS - DOWNLOADS; i++) {
     const t = listedTarget(i);
@@ -96,14 +96,24 @@ async function buildRepository(dir: string): Promise<string> {
   return path.join(dir, 'metadata', '1.root.json');
 }
 
-interface Served {
+/** The (b) look-ups: the same seeded "random" target paths on every run and machine. */
+export function benchLookups(): string[] {
+  const random = mulberry32(SEED);
+  return Array.from({ length: LOOKUPS }, () => {
+    const i = Math.floor(random() * TARGETS);
+    return i < TARGETS - DOWNLOADS ? listedPath(i) : downloadPath(i - (TARGETS - DOWNLOADS));
+  });
+}
+
+/** A served bench repository: its base URL, what serves it, and how to stop it. */
+export interface Served {
   url: string;
   kind: string;
   close(): Promise<void>;
 }
 
 /** Serve `dir` with the embedded static server if it is built, else with a minimal one. */
-async function serve(dir: string): Promise<Served> {
+export async function serve(dir: string): Promise<Served> {
   const staticServer = new URL('../src/server/static-server.js', import.meta.url);
   try {
     await stat(fileURLToPath(staticServer));
@@ -190,6 +200,13 @@ interface Phase {
   floorGoal?: number;
 }
 
+/**
+ * Our CPU ms per phase in the last run before this branch's issue-12 work (19387f4, median of
+ * 3, load 10-15; `bench/profiles.md`), printed beside each new figure. CPU time still moves by
+ * ±15% between runs here: `npm run bench -- client-instructions` gives the repeatable counts.
+ */
+const CPU_MS_BEFORE: Record<string, number> = { a: 327, ap: 436, b: 2735, c: 1604, c4: 1281 };
+
 const PHASES: readonly Phase[] = [
   {
     key: 'a',
@@ -252,11 +269,7 @@ export async function benchClient(
     const built = performance.now();
     const rootPath = await buildRepository(repoDir);
     console.log(`repository built in ${Math.round(performance.now() - built)} ms`);
-    const random = mulberry32(SEED);
-    const lookups = Array.from({ length: LOOKUPS }, () => {
-      const i = Math.floor(random() * TARGETS);
-      return i < TARGETS - DOWNLOADS ? listedPath(i) : downloadPath(i - (TARGETS - DOWNLOADS));
-    });
+    const lookups = benchLookups();
     const downloads = Array.from({ length: DOWNLOADS }, (_, i) => downloadPath(i));
     const server = await serve(repoDir);
     console.log(`served by ${server.kind}; ${runs} run(s) per phase and client`);
@@ -333,6 +346,7 @@ export async function benchClient(
         met: met ? 'yes' : 'NO',
         // CPU time (all threads) is steadier than wall time on a shared machine.
         'ours cpu ms': Math.round(oursCpu),
+        'ours cpu ms before (19387f4)': CPU_MS_BEFORE[key] ?? '',
         'tuf-js cpu ms': Math.round(theirsCpu),
         'cpu ours/tuf-js': +(oursCpu / theirsCpu).toFixed(2),
         'floor cpu ms': floor.length === 0 ? '' : Math.round(median(floor.map((x) => x.cpuMs))),

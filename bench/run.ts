@@ -6,7 +6,8 @@
  * Benchmarks: canonical (encode/parse MB/s), metadata (parse + verify a 100,000-target
  * targets.json), crypto (SHA-256 vs openssl, signatures/s), fetch (HttpFetcher vs global fetch),
  * repository (100,000 targets in 1,024 bins), client (our Updater vs tuf-js), device (2 GiB
- * install vs `cat`).
+ * install vs `cat`); and, only when named, client-instructions (the client's (a) and (b) as
+ * callgrind instruction counts, repeatable on a loaded machine).
  *
  * Each benchmark runs in a process of its own, so that one's memory (the 17 MB documents of
  * `canonical`, say) neither shows in another's peak RSS nor slows it down through the GC.
@@ -24,6 +25,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   fetch: { module: './fetch.js', fn: 'benchFetch' },
   repository: { module: './repository.js', fn: 'benchRepository' },
   client: { module: './client.js', fn: 'benchClient' },
+  'client-instructions': { module: './client-instructions.js', fn: 'benchClientInstructions' },
   device: { module: './device.js', fn: 'benchDevice' },
 };
 
@@ -37,7 +39,11 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const names = requested.length > 0 ? requested : Object.keys(BENCHES);
+  // client-instructions runs children under valgrind (minutes): only when named.
+  const names =
+    requested.length > 0
+      ? requested
+      : Object.keys(BENCHES).filter((name) => name !== 'client-instructions');
   if (names.length > 1) {
     console.log(
       `tufota benchmarks on node ${process.version}, ${process.platform}/${process.arch}`,

@@ -21,7 +21,7 @@ import {
   isSupportedHashAlgorithm,
   MAX_HASH_ALGORITHMS,
   MultiHasher,
-} from '../crypto/index.js';
+} from '../crypto/hash.js';
 import {
   FormatError,
   InvalidStateError,

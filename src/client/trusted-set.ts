@@ -29,7 +29,9 @@
  *
  * @module
  */
-import { type CryptoProvider, defaultCryptoProvider } from '../crypto/index.js';
+// Not the crypto barrel: it would load the noble provider, which a node client never uses.
+import { defaultCryptoProvider } from '../crypto/node-provider.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import {
   BadVersionNumberError,
   EqualVersionNumberError,

@@ -10,7 +10,8 @@
  *   `keyid_hash_algorithms` field when the key object carries it (securesystemslib's old
  *   `keys.py` `_get_keyid` hashed that field too, and keys written by it still live in
  *   repositories: the python-tuf test repository is one);
- * - {@link isStrongEd25519PublicKey}: refuses small-order and non-canonical ed25519 keys;
+ * - `isStrongEd25519PublicKey` (from `ed25519-strict-key.ts`): refuses small-order and
+ *   non-canonical ed25519 keys;
  * - strict hex helpers used for key and signature material.
  *
  * Does not implement: verification (see `provider.ts`), private keys (see `signer.ts`), or any
@@ -20,15 +21,18 @@
  * (`tests/generated_data/generate_md.py`). Callers match signatures to keys through the key ids
  * the delegator lists.
  *
- * Pure: no I/O, no clock, no `node:crypto` (so runtimes without it can use the noble provider).
+ * Pure: no I/O, no clock, no `node:crypto` (so runtimes without it can use the noble provider),
+ * and no noble either (`sha256.ts`, `ed25519-strict-key.ts`): a client on `node:crypto` never
+ * loads it.
  * Safe for concurrent use: every function is stateless.
  *
  * @module
  */
-import { Point } from '@noble/ed25519';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { encodeCanonical } from '../canonical/index.js';
 import { FormatError } from '../errors.js';
+import { sha256 } from './sha256.js';
+
+export { isStrongEd25519PublicKey } from './ed25519-strict-key.js';
 
 /** Key types tufota understands, named as TUF metadata names them. */
 export const KeyType = {
@@ -200,30 +204,6 @@ export function assertPublicKeyShape(key: unknown): asserts key is PublicKeyData
       `key field keyval.public is ${pub.length} characters long; at most ${MAX_PUBLIC_KEY_LENGTH} are accepted`,
       { path: 'keyval.public' },
     );
-  }
-}
-
-/**
- * Whether 32 bytes are an ed25519 public key worth checking signatures against: the canonical
- * encoding (y < p) of a curve point that is not of small order.
- *
- * OpenSSL (and so pyca/cryptography, which the reference uses) verifies against a small-order
- * key such as the identity (`01 00…00`): with it the all-zero-S signature whose R is the identity
- * verifies for *every* message, so such a key in metadata would let anyone sign. Both tufota
- * providers refuse these keys (the noble provider through noble's strict mode, the node provider
- * through this check), so they also agree with each other.
- *
- * @example
- * ```ts
- * isStrongEd25519PublicKey(hexToBytes('01' + '00'.repeat(31))); // false: the identity point
- * ```
- */
-export function isStrongEd25519PublicKey(raw: Uint8Array): boolean {
-  if (!(raw instanceof Uint8Array) || raw.length !== 32) return false;
-  try {
-    return !Point.fromBytes(raw, false).isSmallOrder();
-  } catch {
-    return false;
   }
 }
 

@@ -8,13 +8,15 @@
  *
  * @module
  */
-import type { CryptoProvider, PublicKeyData } from '../crypto/index.js';
+// Not the crypto barrel: it would load the noble provider, which a node client never uses.
 import {
   computeKeyId,
-  defaultCryptoProvider,
   MAX_SIGNATURE_LENGTH,
+  type PublicKeyData,
   tryHexToBytes,
-} from '../crypto/index.js';
+} from '../crypto/keys.js';
+import { defaultCryptoProvider } from '../crypto/node-provider.js';
+import type { CryptoProvider } from '../crypto/provider.js';
 import { FieldReader, type Unrecognized } from './guards.js';
 
 /** A public key as TUF metadata lists it. */

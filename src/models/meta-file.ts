@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { hashBytes } from '../crypto/index.js';
+import { hashBytes } from '../crypto/hash.js';
 import { LengthOrHashMismatchError } from '../errors.js';
 import { expectHashes, FieldReader, type JsonPath, type Unrecognized } from './guards.js';
 

@@ -14,13 +14,12 @@
  * @module
  */
 import { encodeCanonical, parseJson, parseJsonWithCanonicalMember } from '../canonical/index.js';
-import {
-  bytesToHex,
-  type CryptoProvider,
-  defaultCryptoProvider,
-  publicKeyFingerprint,
-  type Signer,
-} from '../crypto/index.js';
+// Not the crypto barrel: it would load the noble provider, which a node client never uses.
+import { publicKeyFingerprint } from '../crypto/key-fingerprint.js';
+import { bytesToHex } from '../crypto/keys.js';
+import { defaultCryptoProvider } from '../crypto/node-provider.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import type { Signer } from '../crypto/signer.js';
 import {
   CanonicalJsonError,
   FormatError,

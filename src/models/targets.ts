@@ -49,9 +49,12 @@ export class Targets extends Signed {
     const targets: Record<string, TargetFile> = {};
     for (const targetPath in targetsJson) {
       if (!Object.hasOwn(targetsJson, targetPath)) continue;
-      const target = TargetFile.fromJSON(targetPath, targetsJson[targetPath], () =>
-        fieldPath(`${reader.path}.targets`, targetPath),
-      );
+      const entry = targetsJson[targetPath];
+      const target =
+        TargetFile.fromCommonJSON(targetPath, entry) ??
+        TargetFile.fromJSON(targetPath, entry, () =>
+          fieldPath(`${reader.path}.targets`, targetPath),
+        );
       setOwn(targets, targetPath, target);
     }
     const delegationsJson = reader.takeOptional('delegations');

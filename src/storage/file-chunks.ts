@@ -16,7 +16,7 @@
  * @module
  */
 import { promises as fs } from 'node:fs';
-import { hashStream } from '../crypto/index.js';
+import { hashStream } from '../crypto/hash.js';
 
 /** Default chunk size: large enough for the page cache, small enough for devices. */
 export const DEFAULT_FILE_CHUNK_SIZE = 1024 * 1024;

@@ -26,7 +26,16 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, promises as fs, fstatSync, openSync, read, readSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  promises as fs,
+  fstatSync,
+  lstatSync,
+  openSync,
+  read,
+  readSync,
+} from 'node:fs';
 import * as path from 'node:path';
 import type { MetadataStore } from '../client/metadata-store.js';
 import { metadataFileName } from '../client/role-names.js';
@@ -143,11 +152,14 @@ export class FsMetadataStore implements MetadataStore {
   /** @inheritDoc MetadataStore.load */
   async load(roleName: string): Promise<Uint8Array | undefined> {
     const filePath = this.pathOf(roleName);
+    // A miss (every hash bin of a cold walk) is told by lstat without an exception: a failed
+    // open builds an ENOENT error with its stack, 50-70 µs here against 13 for the lstat. A
+    // file that disappears between the two is still a miss (ENOENT below).
+    if (lstatSync(filePath, { throwIfNoEntry: false }) === undefined) return undefined;
     let fd: number;
     try {
-      // Synchronous open: a miss (every hash bin of a cold walk) then costs one system call
-      // instead of a thread-pool round trip; small files are read synchronously too (see
-      // writeFileAtomicNonDurableSync for the measurements behind this).
+      // Synchronous open: a thread-pool round trip costs more than the system call; small files
+      // are read synchronously too (see writeFileAtomicNonDurableSync for the measurements).
       fd = openSync(filePath, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

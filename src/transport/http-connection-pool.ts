@@ -15,16 +15,20 @@
  * What it does not do: follow redirects, retry, map statuses, cap lengths or time the body
  * (`HttpFetcher` does all of that, so that every hop and every byte is checked in one place).
  *
+ * `node:https` and `node:tls` are loaded on the first https request (or https proxy), not when
+ * this module is imported: loading them costs an http-only client (a device on a LAN mirror, one
+ * conformance-client call) about 27 M instructions, 5% of a whole fresh `refresh` process
+ * (`npm run bench -- client-instructions`).
+ *
  * Safe for concurrent use: requests share `connections` sockets per origin; more wait in the
  * agent's queue. {@link HttpConnectionPool.destroy} fails every request in flight.
  *
  * @module
  */
 import * as http from 'node:http';
-import * as https from 'node:https';
+import type * as Https from 'node:https';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex, Readable } from 'node:stream';
-import * as tls from 'node:tls';
 import type {
   HttpFetcherOptions,
   PemInput,
@@ -46,6 +50,11 @@ export interface HttpExchange {
   headers: ResponseHeaders;
   /** The body; iterate it, or release it with {@link discardBody} or `destroy()`. */
   body: Readable;
+}
+
+/** `node:https`, loaded on first use (see the module notes). */
+function https(): typeof Https {
+  return process.getBuiltinModule('node:https');
 }
 
 /** A failure of the pool, with a stable `code`. */
@@ -84,7 +93,9 @@ interface ProxySettings {
 export class HttpConnectionPool {
   readonly #resolved: ResolvedHttpFetcherOptions;
   readonly #http: http.Agent;
-  readonly #https: https.Agent;
+  /** Created on the first https request: it needs `node:https`. */
+  #https: Https.Agent | undefined;
+  readonly #createHttpsAgent: () => Https.Agent;
   #destroyed = false;
 
   constructor(options: HttpFetcherOptions, resolved: ResolvedHttpFetcherOptions) {
@@ -100,13 +111,19 @@ export class HttpConnectionPool {
     const proxy = proxySettings(options);
     if (proxy === undefined) {
       this.#http = new http.Agent(agentOptions);
-      this.#https = new https.Agent({ ...agentOptions, ...settings });
+      this.#createHttpsAgent = () => new (https().Agent)({ ...agentOptions, ...settings });
     } else {
       const tunnel: TunnelOpener = (host, port, callback) =>
         openTunnel(proxy, host, port, settings, resolved.connectTimeoutMs, callback);
       this.#http = new TunnelingHttpAgent(agentOptions, tunnel);
-      this.#https = new TunnelingHttpsAgent({ ...agentOptions, ...settings }, tunnel, settings);
+      this.#createHttpsAgent = () =>
+        createTunnelingHttpsAgent({ ...agentOptions, ...settings }, tunnel, settings);
     }
+  }
+
+  #httpsAgent(): Https.Agent {
+    this.#https ??= this.#createHttpsAgent();
+    return this.#https;
   }
 
   /**
@@ -124,11 +141,9 @@ export class HttpConnectionPool {
     const secure = url.protocol === 'https:';
     const { connectTimeoutMs, headersTimeoutMs } = this.#resolved;
     return new Promise<HttpExchange>((resolve, reject) => {
-      const request = (secure ? https : http).request(url, {
-        method: 'GET',
-        headers,
-        agent: secure ? this.#https : this.#http,
-      });
+      const request = secure
+        ? https().request(url, { method: 'GET', headers, agent: this.#httpsAgent() })
+        : http.request(url, { method: 'GET', headers, agent: this.#http });
       let response: http.IncomingMessage | undefined;
       let connectTimer: NodeJS.Timeout | undefined;
       let headersTimer: NodeJS.Timeout | undefined;
@@ -195,7 +210,7 @@ export class HttpConnectionPool {
   destroy(): void {
     this.#destroyed = true;
     this.#http.destroy();
-    this.#https.destroy();
+    this.#https?.destroy();
   }
 }
 
@@ -275,7 +290,7 @@ function openTunnel(
 ): void {
   const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const secureProxy = proxy.url.protocol === 'https:';
-  const request = (secureProxy ? https : http).request({
+  const request = (secureProxy ? https() : http).request({
     host: proxy.url.hostname.replace(/^\[|\]$/g, ''),
     port: proxy.url.port === '' ? (secureProxy ? 443 : 80) : Number(proxy.url.port),
     method: 'CONNECT',
@@ -365,38 +380,41 @@ class TunnelingHttpAgent extends http.Agent {
   }
 }
 
-/** An https agent that runs TLS to the origin inside a `CONNECT` tunnel through the proxy. */
-class TunnelingHttpsAgent extends https.Agent {
-  constructor(
-    options: https.AgentOptions,
-    private readonly tunnel: TunnelOpener,
-    private readonly settings: TlsSettings,
-  ) {
-    super(options);
-  }
-
-  override createConnection(
-    options: ConnectionOptions,
-    callback: (error: Error | null, socket?: Duplex) => void,
-  ): undefined {
-    const [host, port] = targetOf(options, 443);
-    this.tunnel(host, port, (error, tunnel) => {
-      if (error !== null || tunnel === undefined) {
-        callback(error ?? new PoolError('no tunnel', POOL_ERROR_CODES.proxy));
-        return;
-      }
-      // `host` is what the certificate is checked against; SNI carries names, never addresses.
-      const servername = options.servername || (isIP(host) === 0 ? host : undefined);
-      const secured = tls.connect({
-        socket: tunnel,
-        host,
-        ...(servername === undefined ? {} : { servername }),
-        ...this.settings,
+/**
+ * An https agent that runs TLS to the origin inside a `CONNECT` tunnel through the proxy. Its
+ * class extends `https.Agent`, so it is defined on first use, when `node:https` is loaded.
+ */
+function createTunnelingHttpsAgent(
+  options: Https.AgentOptions,
+  tunnel: TunnelOpener,
+  settings: TlsSettings,
+): Https.Agent {
+  const { connect } = process.getBuiltinModule('node:tls');
+  class TunnelingHttpsAgent extends https().Agent {
+    override createConnection(
+      options: ConnectionOptions,
+      callback: (error: Error | null, socket?: Duplex) => void,
+    ): undefined {
+      const [host, port] = targetOf(options, 443);
+      tunnel(host, port, (error, opened) => {
+        if (error !== null || opened === undefined) {
+          callback(error ?? new PoolError('no tunnel', POOL_ERROR_CODES.proxy));
+          return;
+        }
+        // `host` is what the certificate is checked against; SNI carries names, never addresses.
+        const servername = options.servername || (isIP(host) === 0 ? host : undefined);
+        const secured = connect({
+          socket: opened,
+          host,
+          ...(servername === undefined ? {} : { servername }),
+          ...settings,
+        });
+        callback(null, secured);
       });
-      callback(null, secured);
-    });
-    return undefined;
+      return undefined;
+    }
   }
+  return new TunnelingHttpsAgent(options);
 }
 
 function toTls(input: PemInput): string | Buffer {
