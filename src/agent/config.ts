@@ -591,7 +591,6 @@ function resolvePaths(config: AgentConfig, dir: string): AgentConfig {
   const fleet = config.fleet === undefined ? undefined : resolveFleetPaths(config.fleet, r);
   if (fleet !== undefined && fleet.ca !== undefined) server.ca = fleet.ca;
   return {
-    ...(fleet !== undefined ? { fleet } : {}),
     ...config,
     stateDir: r(config.stateDir),
     metadataDir: r(config.metadataDir),
@@ -602,6 +601,7 @@ function resolvePaths(config: AgentConfig, dir: string): AgentConfig {
       control.mode === 'consent' && control.approvalFile !== undefined
         ? { ...control, approvalFile: r(control.approvalFile) }
         : control,
+    ...(fleet !== undefined ? { fleet } : {}),
   };
 }
 
