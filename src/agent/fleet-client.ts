@@ -436,6 +436,9 @@ export class FleetClient {
     // Error bodies are read only up to the JSON cap, whatever the caller's cap.
     const ok = response.statusCode >= 200 && response.statusCode < 300;
     const cap = ok ? options.maxLength : Math.min(options.maxLength, MAX_JSON_RESPONSE);
+    // Destroying the body is how a read stops at the cap; undici then emits an abort error
+    // that nobody else would listen to.
+    response.body.on('error', () => {});
     const declared = Number(response.headers['content-length']);
     if (ok && Number.isFinite(declared) && declared > cap) {
       response.body.destroy();
