@@ -80,6 +80,11 @@ async function fakeFleet(): Promise<FakeFleet> {
             : json(res, 201, { status: 'accepted' });
         }
         case '/api/device/v1/challenge': {
+          if (fleet.publicKeyHex === undefined) {
+            return json(res, 401, {
+              error: { code: 'ERR_TUF_FLEET_UNAUTHENTICATED', message: 'register it first' },
+            });
+          }
           const challengeId = `c${++counter}`;
           const nonce = randomBytes(16).toString('base64');
           fleet.challenges.set(challengeId, { deviceId: value.deviceId, nonce });
@@ -176,7 +181,7 @@ describe('FleetClient', () => {
     expect(await c.register({ model: 'gw-200', attributes: { site: 'oslo' }, ecus: ecus() })).toBe(
       'accepted',
     );
-    const sent = JSON.parse(fleet.requests[0]?.body ?? '');
+    const sent = JSON.parse(fleet.requests[1]?.body ?? '');
     expect(sent).toEqual({
       deviceId: 'vin-1',
       publicKey: signer.publicKey,
@@ -207,14 +212,29 @@ describe('FleetClient', () => {
     expect(await read('2.root.json', 1024)).toBeUndefined(); // 404: not found, not an error
     const paths = fleet.requests.map((r) => r.url);
     expect(paths).toEqual([
+      '/api/device/v1/challenge', // unknown yet: 401, so the first contact goes bare
       '/api/device/v1/register',
       '/api/device/v1/challenge',
       '/api/device/v1/token',
       '/director/vin-1/timestamp.json',
       '/director/vin-1/2.root.json', // the same token: no second challenge
     ]);
-    expect(fleet.requests[3]?.auth).toMatch(/^Bearer tdv_/);
-    expect(fleet.requests[4]?.auth).toBe(fleet.requests[3]?.auth);
+    expect(fleet.requests[1]?.auth).toBeUndefined();
+    expect(fleet.requests[4]?.auth).toMatch(/^Bearer tdv_/);
+    expect(fleet.requests[5]?.auth).toBe(fleet.requests[4]?.auth);
+  });
+
+  it('a known device proves its key before registering again', async () => {
+    const c = client();
+    await c.register({ ecus: ecus() });
+    fleet.requests.length = 0;
+    await c.register({ model: 'gw-300', ecus: ecus() });
+    expect(fleet.requests.map((r) => r.url)).toEqual([
+      '/api/device/v1/challenge',
+      '/api/device/v1/token',
+      '/api/device/v1/register',
+    ]);
+    expect(fleet.requests[2]?.auth).toMatch(/^Bearer tdv_/);
   });
 
   it('a token the server no longer knows (401) is replaced once, and the request retried', async () => {

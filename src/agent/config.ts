@@ -277,7 +277,8 @@ function healthCheckOf(value: unknown, field: string): HealthCheckConfig {
   return { httpProbe: url(raw, 'httpProbe', field, false), ...extra };
 }
 
-const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+/** The fleet server's identifier syntax (device ids and ECU serials). */
+const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
 function fleetProvisioningOf(value: unknown): FleetProvisioningConfig {
   const field = 'fleet.provisioning';
@@ -324,9 +325,12 @@ function fleetOf(value: unknown, stateDir: string): FleetConfig {
   ]);
   const deviceId = str(raw, 'deviceId', f);
   if (!DEVICE_ID.test(deviceId)) {
-    fail('fleet.deviceId', 'expected 1-128 letters, digits, ".", "_", ":" or "-"');
+    fail('fleet.deviceId', 'expected 1-128 letters, digits, ".", "_", ":", "@" or "-"');
   }
   const ecuSerial = str(raw, 'ecuSerial', f);
+  if (!DEVICE_ID.test(ecuSerial)) {
+    fail('fleet.ecuSerial', 'expected 1-128 letters, digits, ".", "_", ":", "@" or "-"');
+  }
   let attributes: Record<string, string> | undefined;
   if (raw.attributes !== undefined) {
     const a = raw.attributes;

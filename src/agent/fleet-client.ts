@@ -189,13 +189,24 @@ export class FleetClient {
       ...(info.attributes !== undefined ? { attributes: info.attributes } : {}),
       ecus: info.ecus,
     };
+    const headers: Record<string, string> = {};
     if (this.#provisioning.mode === 'shared-key') {
       // The MAC covers the canonical JSON of the body without the MAC itself.
       body.sharedKeyMac = createHmac('sha256', this.#provisioning.secret)
         .update(canonicalString(body))
         .digest('hex');
+    } else if (this.#provisioning.mode !== 'mtls') {
+      // A known device (pre-authorized, or accepted before) proves its key before it may
+      // register again; an unknown one cannot get a token yet: its first contact goes bare.
+      try {
+        headers.authorization = `Bearer ${await this.token()}`;
+      } catch (error) {
+        if (!(error instanceof FleetError)) throw error;
+        if (error.code === 'ERR_TUF_FLEET_DEVICE_PENDING') return 'pending';
+        if (error.code !== 'ERR_TUF_FLEET_UNAUTHENTICATED') throw error;
+      }
     }
-    const answer = await this.#json('POST', 'api/device/v1/register', body);
+    const answer = await this.#json('POST', 'api/device/v1/register', body, headers);
     const status = jsonObject(answer.body)?.status;
     if (answer.status === 202 || status === 'pending') return 'pending';
     if (status !== undefined && status !== 'accepted') {
@@ -363,12 +374,17 @@ export class FleetClient {
     return send({ authorization: `Bearer ${await this.token()}` });
   }
 
-  /** A JSON POST without credentials (registration and the challenge-response itself). */
-  async #json(method: 'POST', urlPath: string, value: unknown): Promise<Answer> {
+  /** A JSON POST outside {@link #withAuth} (registration and the challenge-response itself). */
+  async #json(
+    method: 'POST',
+    urlPath: string,
+    value: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> {
     const answer = await this.#send(method, urlPath, {
       maxLength: MAX_JSON_RESPONSE,
       body: new TextEncoder().encode(JSON.stringify(value)),
-      headers: { 'content-type': 'application/json' },
+      headers: { ...headers, 'content-type': 'application/json' },
     });
     if (answer.status < 200 || answer.status >= 300) throw this.#refusal(answer, urlPath);
     return answer;
