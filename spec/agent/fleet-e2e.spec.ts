@@ -16,6 +16,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetClient } from '../../src/agent/fleet-client.js';
 import { InMemorySigner } from '../../src/crypto/index.js';
@@ -44,6 +45,7 @@ let serverConfig: string;
 let server: { url: string; child: ChildProcess; stop(): Promise<void> } | undefined;
 let adminToken: string;
 let caCert: string;
+let adminAgent: Agent | undefined;
 const daemons: Daemon[] = [];
 
 /** One simulated device: its files and its agent configuration. */
@@ -65,22 +67,25 @@ async function admin(
   body?: unknown,
   // biome-ignore lint/suspicious/noExplicitAny: JSON answers read by assertions.
 ): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${server?.url}/api/admin/v1/${urlPath}`, {
-    method,
+  adminAgent ??= new Agent({ connect: { ca: await fs.readFile(caCert, 'utf8') } });
+  const response = await request(`${server?.url}/api/admin/v1/${urlPath}`, {
+    method: method as 'GET',
+    dispatcher: adminAgent,
     headers: {
       authorization: `Bearer ${adminToken}`,
       ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
     },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    signal: AbortSignal.timeout(30_000),
-    // Node's fetch takes the CA from NODE_EXTRA_CA_CERTS, set for this process below.
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
   });
-  const text = await response.text();
+  const text = await response.body.text();
+  const status = response.statusCode;
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {}
-  return { status: response.status, json };
+  return { status, json };
 }
 
 async function publish(image: Uint8Array, name: string, version: string, counter: number) {
@@ -109,37 +114,29 @@ async function startServer(): Promise<NonNullable<typeof server>> {
   const secret = path.join(work, 'fleet.secret');
   const child = spawn(
     process.execPath,
-    [CLI, 'server', 'start', '--config', serverConfig, '--unsafe-shared-key', secret, '--json'],
+    [CLI, 'server', 'start', '--config', serverConfig, '--unsafe-shared-key', secret],
     {
       env: { PATH: process.env.PATH, TUFOTA_KEY_PASSWORD: PASSWORD },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
+  child.stdout.resume(); // one JSON access-log line per request
+  // `start` says where it listens on stderr: "fleet server at URL; press Ctrl-C to stop".
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}${err}`)), 60_000);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      for (const line of out.split('\n')) {
-        try {
-          const value = JSON.parse(line) as { url?: string };
-          if (typeof value.url === 'string') {
-            clearTimeout(timer);
-            child.stdout.off('data', onData);
-            child.stdout.resume();
-            resolve(value.url.replace(/\/$/, ''));
-            return;
-          }
-        } catch {}
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 60_000);
+    child.stderr.on('data', () => {
+      const m = /fleet server at (\S+?);/.exec(err);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve((m[1] as string).replace(/\/$/, ''));
       }
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', () => reject(new Error(`server exited: ${out}${err}`)));
+    });
+    child.once('exit', () => reject(new Error(`server exited: ${err}`)));
   });
   return {
     url,
@@ -258,20 +255,18 @@ beforeAll(async () => {
       port: 0,
       repository: { dir: repo },
       provisioning: { modes: ['mtls', 'device-key', 'manual'] },
-      tls: { cert: 'tls/server.crt', key: 'tls/server.key' },
+      tls: { cert: 'data/tls/server.crt', key: 'data/tls/server.key' },
     }),
   );
   await fs.writeFile(path.join(work, 'fleet.secret'), 'a fleet-wide secret for air-gapped sites');
   await ok(['server', 'ca', 'init', '--config', serverConfig], serverDir);
-  await ok(
-    ['server', 'ca', 'server-cert', '127.0.0.1', '--out', 'tls', '--config', serverConfig],
-    serverDir,
-  );
+  await ok(['server', 'ca', 'issue', '--server', '127.0.0.1', '--config', serverConfig], serverDir);
   await ok(
     [
       'server',
       'ca',
       'issue',
+      '--device',
       'vin-mtls',
       '--out',
       path.join(work, 'vin-mtls-cert'),
@@ -283,13 +278,13 @@ beforeAll(async () => {
   caCert = path.join(serverDir, 'data', 'ca', 'ca.crt');
   const init = await ok(['server', 'init', '--config', serverConfig, '--json'], serverDir);
   adminToken = init.json.token;
-  process.env.NODE_EXTRA_CA_CERTS = caCert; // for this process's fetch (admin calls)
   server = await startServer();
 }, 300_000);
 
 afterAll(async () => {
   for (const d of daemons) d.child.kill('SIGKILL');
   await server?.stop();
+  await adminAgent?.close();
   if (work) await removeDir(work);
 });
 
