@@ -14,27 +14,16 @@
  * fails rolls back, and the rollback and its log tail show in the admin API too.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetClient } from '../../src/agent/fleet-client.js';
 import { InMemorySigner } from '../../src/crypto/index.js';
 import { BootSimulator, FileSlotController, imageStartsWith } from '../../src/device/index.js';
-import { buildOnce, ok, PASSWORD, ROOT, removeDir, tempDir } from '../cli/helpers.js';
+import { buildOnce, ok, PASSWORD, removeDir, tempDir } from '../cli/helpers.js';
 import { GOOD_IMAGE, makeImage } from '../device/agent-helpers.js';
 import { agent, CLI, type Daemon, startDaemon } from './helpers.js';
-
-/**
- * Whether this tree has the `tufota server` command (wip/fleet-server merged). Without it the
- * suite is skipped LOUDLY (a warning on stderr and `skipped` in the report), never passed.
- */
-const HAS_SERVER = existsSync(path.join(ROOT, 'src', 'cli', 'commands', 'server.ts'));
-if (!HAS_SERVER) {
-  console.warn(
-    'fleet-e2e: SKIPPED — `tufota server` is not in this tree yet (merge wip/fleet-server)',
-  );
-}
 
 const V2 = makeImage(400_000, 2);
 const V3 = makeImage(300_000, 3);
@@ -236,7 +225,6 @@ async function factoryKey(id: string): Promise<InMemorySigner> {
 }
 
 beforeAll(async () => {
-  if (!HAS_SERVER) return;
   await buildOnce();
   work = await tempDir('tufota-fleet-e2e-');
   repo = path.join(work, 'repo');
@@ -288,214 +276,202 @@ afterAll(async () => {
   if (work) await removeDir(work);
 });
 
-describe.skipIf(!HAS_SERVER)(
-  'tufota-agent fleet mode against tufota server',
-  { timeout: 180_000 },
-  () => {
-    it('device-key: pre-authorized through the admin API, the agent registers', async () => {
-      const signer = await factoryKey('vin-dk');
-      const pre = await admin('POST', 'devices', {
-        deviceId: 'vin-dk',
-        publicKey: signer.publicKey,
+describe('tufota-agent fleet mode against tufota server', { timeout: 180_000 }, () => {
+  it('device-key: pre-authorized through the admin API, the agent registers', async () => {
+    const signer = await factoryKey('vin-dk');
+    const pre = await admin('POST', 'devices', {
+      deviceId: 'vin-dk',
+      publicKey: signer.publicKey,
+    });
+    expect(pre.status, JSON.stringify(pre.json)).toBe(201);
+    // The factory reads the director's root once, as the pre-authorized device (trust anchor).
+    const client = new FleetClient({
+      url: server?.url as string,
+      deviceId: 'vin-dk',
+      signer,
+      provisioning: { mode: 'device-key' },
+      tls: { ca: await fs.readFile(caCert, 'utf8') },
+    });
+    try {
+      await client.register({
+        ecus: [
+          {
+            ecuSerial: 'vin-dk-gw',
+            hardwareId: 'gateway',
+            primary: true,
+            publicKey: signer.publicKey,
+          },
+        ],
       });
-      expect(pre.status, JSON.stringify(pre.json)).toBe(201);
-      // The factory reads the director's root once, as the pre-authorized device (trust anchor).
-      const client = new FleetClient({
-        url: server?.url as string,
-        deviceId: 'vin-dk',
-        signer,
-        provisioning: { mode: 'device-key' },
-        tls: { ca: await fs.readFile(caCert, 'utf8') },
-      });
-      try {
-        await client.register({
-          ecus: [
-            {
-              ecuSerial: 'vin-dk-gw',
-              hardwareId: 'gateway',
-              primary: true,
-              publicKey: signer.publicKey,
-            },
-          ],
-        });
-        const root = await client.directorReader()('1.root.json', 512 * 1024);
-        expect(root).toBeDefined();
-        await fs.writeFile(path.join(work, 'director-root.json'), root as Uint8Array);
-      } finally {
-        await client.close();
-      }
-      const d = await makeDevice('vin-dk', { mode: 'device-key' });
-      const check = await agent(['check', '--config', d.config, '--json']);
-      expect(check.code, check.stderr + check.stdout).toBe(0);
-      expect(check.json).toMatchObject({
-        action: 'none',
-        fleet: { deviceId: 'vin-dk', registration: 'accepted', manifest: 'sent' },
-      });
-      const detail = await admin('GET', 'devices/vin-dk');
-      expect(detail.json).toMatchObject({
-        deviceId: 'vin-dk',
-        status: 'accepted',
-        provisioning: 'device-key',
-        model: 'gw-200',
-        attributes: { site: 'oslo' },
-        ecus: [{ ecuSerial: 'vin-dk-gw', hardwareId: 'gateway' }],
-      });
-      const status = await agent(['status', '--config', d.config, '--json']);
-      expect(status.json).toMatchObject({
-        format: 'tufota-agent-status-v1',
-        fleet: { deviceId: 'vin-dk', provisioning: 'device-key', keyid: signer.keyid },
-      });
+      const root = await client.directorReader()('1.root.json', 512 * 1024);
+      expect(root).toBeDefined();
+      await fs.writeFile(path.join(work, 'director-root.json'), root as Uint8Array);
+    } finally {
+      await client.close();
+    }
+    const d = await makeDevice('vin-dk', { mode: 'device-key' });
+    const check = await agent(['check', '--config', d.config, '--json']);
+    expect(check.code, check.stderr + check.stdout).toBe(0);
+    expect(check.json).toMatchObject({
+      action: 'none',
+      fleet: { deviceId: 'vin-dk', registration: 'accepted', manifest: 'sent' },
+    });
+    const detail = await admin('GET', 'devices/vin-dk');
+    expect(detail.json).toMatchObject({
+      deviceId: 'vin-dk',
+      status: 'accepted',
+      provisioning: 'device-key',
+      model: 'gw-200',
+      attributes: { site: 'oslo' },
+      ecus: [{ ecuSerial: 'vin-dk-gw', hardwareId: 'gateway' }],
+    });
+    const status = await agent(['status', '--config', d.config, '--json']);
+    expect(status.json).toMatchObject({
+      format: 'tufota-agent-status-v1',
+      fleet: { deviceId: 'vin-dk', provisioning: 'device-key', keyid: signer.keyid },
+    });
+  });
+
+  it('manual: pending until an operator accepts it through the admin API', async () => {
+    const d = await makeDevice('vin-manual', { mode: 'manual' });
+    const pending = await agent(['check', '--config', d.config, '--json']);
+    expect(pending.code).toBe(1);
+    expect(pending.json.error).toMatchObject({ code: 'ERR_TUF_FLEET_DEVICE_PENDING' });
+    expect(pending.json.error.message).toContain(
+      'device vin-manual is pending: an operator must accept it (POST /api/admin/v1/devices/vin-manual/accept)',
+    );
+    const listed = await admin('GET', 'devices?status=pending');
+    expect(listed.json.items.map((i: { deviceId: string }) => i.deviceId)).toContain('vin-manual');
+    // The key an operator accepts is the one the device generated on its first start.
+    const status = await agent(['status', '--config', d.config, '--json']);
+    expect((await admin('GET', 'devices/vin-manual')).json.publicKey).toEqual(
+      status.json.fleet.publicKey,
+    );
+    expect((await admin('POST', 'devices/vin-manual/accept')).status).toBe(200);
+    const accepted = await agent(['check', '--config', d.config, '--json']);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.json.fleet).toMatchObject({ registration: 'accepted', manifest: 'sent' });
+    expect((await admin('GET', 'devices/vin-manual')).json.status).toBe('accepted');
+  });
+
+  it('mtls: a certificate from the device CA registers the device, accepted', async () => {
+    const certDir = path.join(work, 'vin-mtls-cert');
+    const d = await makeDevice('vin-mtls', {
+      mode: 'mtls',
+      cert: path.join(certDir, 'vin-mtls.crt'),
+      key: path.join(certDir, 'vin-mtls.key'),
+    });
+    const check = await agent(['check', '--config', d.config, '--json']);
+    expect(check.code, check.stderr + check.stdout).toBe(0);
+    expect(check.json.fleet).toMatchObject({ registration: 'accepted', manifest: 'sent' });
+    expect((await admin('GET', 'devices/vin-mtls')).json).toMatchObject({
+      status: 'accepted',
+      provisioning: 'mtls',
+    });
+  });
+
+  it('shared-key: the fleet secret registers the device (server started with --unsafe-shared-key)', async () => {
+    const d = await makeDevice('vin-shared', {
+      mode: 'shared-key',
+      secretFile: path.join(work, 'fleet.secret'),
+    });
+    const check = await agent(['check', '--config', d.config, '--json']);
+    expect(check.code, check.stderr + check.stdout).toBe(0);
+    expect((await admin('GET', 'devices/vin-shared')).json).toMatchObject({
+      status: 'accepted',
+      provisioning: 'shared-key',
+    });
+  });
+
+  it('an assigned image is installed by the daemon, committed after the reboot, and visible in the admin API', async () => {
+    const d = devices['vin-dk'] as Device;
+    const assigned = await admin('POST', 'devices/vin-dk/assign', {
+      correlationId: 'campaign-2',
+      images: [{ ecuSerial: 'vin-dk-gw', targetPath: 'gateway/fw-2.img' }],
+    });
+    expect(assigned.status, JSON.stringify(assigned.json)).toBeLessThan(300);
+    const daemon = startDaemon(d.config);
+    daemons.push(daemon);
+    const checked = await daemon.waitFor((e) => e.event === 'checked' && e.action === 'install');
+    expect(checked.fleet).toMatchObject({ correlationId: 'campaign-2' });
+    expect(await daemon.exited()).toBe(0); // handed over to the reboot
+    expect(await reboot(d)).toBe('B');
+    const resumed = await agent(['resume', '--config', d.config, '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.json).toMatchObject({
+      outcome: 'committed',
+      target: 'gateway/fw-2.img',
+      manifest: 'sent',
     });
 
-    it('manual: pending until an operator accepts it through the admin API', async () => {
-      const d = await makeDevice('vin-manual', { mode: 'manual' });
-      const pending = await agent(['check', '--config', d.config, '--json']);
-      expect(pending.code).toBe(1);
-      expect(pending.json.error).toMatchObject({ code: 'ERR_TUF_FLEET_DEVICE_PENDING' });
-      expect(pending.json.error.message).toContain(
-        'device vin-manual is pending: an operator must accept it (POST /api/admin/v1/devices/vin-manual/accept)',
-      );
-      const listed = await admin('GET', 'devices?status=pending');
-      expect(listed.json.items.map((i: { deviceId: string }) => i.deviceId)).toContain(
-        'vin-manual',
-      );
-      // The key an operator accepts is the one the device generated on its first start.
-      const status = await agent(['status', '--config', d.config, '--json']);
-      expect((await admin('GET', 'devices/vin-manual')).json.publicKey).toEqual(
-        status.json.fleet.publicKey,
-      );
-      expect((await admin('POST', 'devices/vin-manual/accept')).status).toBe(200);
-      const accepted = await agent(['check', '--config', d.config, '--json']);
-      expect(accepted.code, accepted.stderr).toBe(0);
-      expect(accepted.json.fleet).toMatchObject({ registration: 'accepted', manifest: 'sent' });
-      expect((await admin('GET', 'devices/vin-manual')).json.status).toBe('accepted');
+    const detail = await admin('GET', 'devices/vin-dk');
+    expect(detail.json.ecus[0]).toMatchObject({
+      ecuSerial: 'vin-dk-gw',
+      installedTarget: 'gateway/fw-2.img',
     });
+    const events = await admin('GET', 'devices/vin-dk/events?correlationId=campaign-2&limit=1000');
+    const phases = events.json.items
+      .filter((e: { kind: string }) => e.kind === 'phase')
+      .map((e: { data: { phase: string } }) => e.data.phase);
+    expect(phases).toEqual(
+      expect.arrayContaining([
+        'writing',
+        'written',
+        'activated',
+        'rebooting',
+        'verifying',
+        'committed',
+      ]),
+    );
+    expect(events.json.items.map((e: { kind: string }) => e.kind)).toContain('manifest');
+    const logs = await admin('GET', 'devices/vin-dk/logs?correlationId=campaign-2');
+    expect(logs.json.items.flatMap((l: { lines: string[] }) => l.lines).join('\n')).toMatch(
+      /phase=committed/,
+    );
+  });
 
-    it('mtls: a certificate from the device CA registers the device, accepted', async () => {
-      const certDir = path.join(work, 'vin-mtls-cert');
-      const d = await makeDevice('vin-mtls', {
-        mode: 'mtls',
-        cert: path.join(certDir, 'vin-mtls.crt'),
-        key: path.join(certDir, 'vin-mtls.key'),
-      });
-      const check = await agent(['check', '--config', d.config, '--json']);
-      expect(check.code, check.stderr + check.stdout).toBe(0);
-      expect(check.json.fleet).toMatchObject({ registration: 'accepted', manifest: 'sent' });
-      expect((await admin('GET', 'devices/vin-mtls')).json).toMatchObject({
-        status: 'accepted',
-        provisioning: 'mtls',
-      });
+  it('a release whose trial health check fails rolls back; the rollback and its log tail are in the admin API', async () => {
+    const d = devices['vin-dk'] as Device;
+    await admin('POST', 'devices/vin-dk/assign', {
+      correlationId: 'campaign-3',
+      images: [{ ecuSerial: 'vin-dk-gw', targetPath: 'gateway/fw-3.img' }],
     });
-
-    it('shared-key: the fleet secret registers the device (server started with --unsafe-shared-key)', async () => {
-      const d = await makeDevice('vin-shared', {
-        mode: 'shared-key',
-        secretFile: path.join(work, 'fleet.secret'),
-      });
-      const check = await agent(['check', '--config', d.config, '--json']);
-      expect(check.code, check.stderr + check.stdout).toBe(0);
-      expect((await admin('GET', 'devices/vin-shared')).json).toMatchObject({
-        status: 'accepted',
-        provisioning: 'shared-key',
-      });
+    const check = await agent(['check', '--config', d.config, '--json']);
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.json).toMatchObject({
+      action: 'install',
+      fleet: { correlationId: 'campaign-3' },
     });
-
-    it('an assigned image is installed by the daemon, committed after the reboot, and visible in the admin API', async () => {
-      const d = devices['vin-dk'] as Device;
-      const assigned = await admin('POST', 'devices/vin-dk/assign', {
-        correlationId: 'campaign-2',
-        images: [{ ecuSerial: 'vin-dk-gw', targetPath: 'gateway/fw-2.img' }],
-      });
-      expect(assigned.status, JSON.stringify(assigned.json)).toBeLessThan(300);
-      const daemon = startDaemon(d.config);
-      daemons.push(daemon);
-      const checked = await daemon.waitFor((e) => e.event === 'checked' && e.action === 'install');
-      expect(checked.fleet).toMatchObject({ correlationId: 'campaign-2' });
-      expect(await daemon.exited()).toBe(0); // handed over to the reboot
-      expect(await reboot(d)).toBe('B');
-      const resumed = await agent(['resume', '--config', d.config, '--json']);
-      expect(resumed.code, resumed.stderr).toBe(0);
-      expect(resumed.json).toMatchObject({
-        outcome: 'committed',
-        target: 'gateway/fw-2.img',
-        manifest: 'sent',
-      });
-
-      const detail = await admin('GET', 'devices/vin-dk');
-      expect(detail.json.ecus[0]).toMatchObject({
-        ecuSerial: 'vin-dk-gw',
-        installedTarget: 'gateway/fw-2.img',
-      });
-      const events = await admin(
-        'GET',
-        'devices/vin-dk/events?correlationId=campaign-2&limit=1000',
-      );
-      const phases = events.json.items
-        .filter((e: { kind: string }) => e.kind === 'phase')
-        .map((e: { data: { phase: string } }) => e.data.phase);
-      expect(phases).toEqual(
-        expect.arrayContaining([
-          'writing',
-          'written',
-          'activated',
-          'rebooting',
-          'verifying',
-          'committed',
-        ]),
-      );
-      expect(events.json.items.map((e: { kind: string }) => e.kind)).toContain('manifest');
-      const logs = await admin('GET', 'devices/vin-dk/logs?correlationId=campaign-2');
-      expect(logs.json.items.flatMap((l: { lines: string[] }) => l.lines).join('\n')).toMatch(
-        /phase=committed/,
-      );
+    expect(await reboot(d)).toBe('A');
+    await writeConfig(
+      d,
+      { mode: 'device-key' },
+      {
+        healthChecks: [{ name: 'app', command: ['false'] }],
+      },
+    );
+    const rejected = await agent(['resume', '--config', d.config, '--json']);
+    expect(rejected.json).toMatchObject({ outcome: 'rebooting' });
+    expect(await reboot(d)).toBe('B');
+    const concluded = await agent(['resume', '--config', d.config, '--json']);
+    expect(concluded.code).toBe(4);
+    expect(concluded.json).toMatchObject({
+      outcome: 'rolledBack',
+      error: { code: 'ERR_TUF_HEALTH_CHECK' },
+      manifest: 'sent',
     });
-
-    it('a release whose trial health check fails rolls back; the rollback and its log tail are in the admin API', async () => {
-      const d = devices['vin-dk'] as Device;
-      await admin('POST', 'devices/vin-dk/assign', {
-        correlationId: 'campaign-3',
-        images: [{ ecuSerial: 'vin-dk-gw', targetPath: 'gateway/fw-3.img' }],
-      });
-      const check = await agent(['check', '--config', d.config, '--json']);
-      expect(check.code, check.stderr).toBe(0);
-      expect(check.json).toMatchObject({
-        action: 'install',
-        fleet: { correlationId: 'campaign-3' },
-      });
-      expect(await reboot(d)).toBe('A');
-      await writeConfig(
-        d,
-        { mode: 'device-key' },
-        {
-          healthChecks: [{ name: 'app', command: ['false'] }],
-        },
-      );
-      const rejected = await agent(['resume', '--config', d.config, '--json']);
-      expect(rejected.json).toMatchObject({ outcome: 'rebooting' });
-      expect(await reboot(d)).toBe('B');
-      const concluded = await agent(['resume', '--config', d.config, '--json']);
-      expect(concluded.code).toBe(4);
-      expect(concluded.json).toMatchObject({
-        outcome: 'rolledBack',
-        error: { code: 'ERR_TUF_HEALTH_CHECK' },
-        manifest: 'sent',
-      });
-      const detail = await admin('GET', 'devices/vin-dk');
-      expect(detail.json.ecus[0]).toMatchObject({ installedTarget: 'gateway/fw-2.img' });
-      const events = await admin(
-        'GET',
-        'devices/vin-dk/events?correlationId=campaign-3&limit=1000',
-      );
-      expect(
-        events.json.items.some(
-          (e: { kind: string; data: { phase?: string } }) =>
-            e.kind === 'phase' && e.data.phase === 'rolledBack',
-        ),
-      ).toBe(true);
-      const logs = await admin('GET', 'devices/vin-dk/logs?correlationId=campaign-3');
-      const tail = logs.json.items.flatMap((l: { lines: string[] }) => l.lines).join('\n');
-      expect(tail).toMatch(/phase=rolledBack/);
-      expect(tail).toMatch(/app/); // the failing check is named in the tail
-    });
-  },
-);
+    const detail = await admin('GET', 'devices/vin-dk');
+    expect(detail.json.ecus[0]).toMatchObject({ installedTarget: 'gateway/fw-2.img' });
+    const events = await admin('GET', 'devices/vin-dk/events?correlationId=campaign-3&limit=1000');
+    expect(
+      events.json.items.some(
+        (e: { kind: string; data: { phase?: string } }) =>
+          e.kind === 'phase' && e.data.phase === 'rolledBack',
+      ),
+    ).toBe(true);
+    const logs = await admin('GET', 'devices/vin-dk/logs?correlationId=campaign-3');
+    const tail = logs.json.items.flatMap((l: { lines: string[] }) => l.lines).join('\n');
+    expect(tail).toMatch(/phase=rolledBack/);
+    expect(tail).toMatch(/app/); // the failing check is named in the tail
+  });
+});
