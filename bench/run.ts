@@ -6,7 +6,7 @@
  * Benchmarks: canonical (encode/parse MB/s), metadata (parse + verify a 100,000-target
  * targets.json), crypto (SHA-256 vs openssl, signatures/s), fetch (HttpFetcher vs global fetch),
  * repository (100,000 targets in 1,024 bins), client (our Updater vs tuf-js), device (2 GiB
- * install vs `cat`); and, only when named, client-instructions (the client's (a) and (b) as
+ * install vs `cat`), fleet-load (10,000 simulated devices against the fleet server). and, only when named, client-instructions (the client's (a) and (b) as
  * callgrind instruction counts, repeatable on a loaded machine).
  *
  * Each benchmark runs in a process of its own, so that one's memory (the 17 MB documents of
@@ -27,6 +27,7 @@ const BENCHES: Record<string, { module: string; fn: string }> = {
   client: { module: './client.js', fn: 'benchClient' },
   'client-instructions': { module: './client-instructions.js', fn: 'benchClientInstructions' },
   device: { module: './device.js', fn: 'benchDevice' },
+  'fleet-load': { module: './fleet-load.js', fn: 'benchFleetLoad' },
 };
 
 async function main(): Promise<void> {

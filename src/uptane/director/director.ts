@@ -322,23 +322,39 @@ export class Director {
     if (!['timestamp.json', 'snapshot.json', 'targets.json'].includes(fileName)) {
       return Promise.resolve(undefined);
     }
-    return this.#serialize(async () => {
-      const record = await this.#inventory.loadDevice(deviceId);
-      if (record === undefined) return undefined;
-      let meta = record.metadata;
-      const refreshBy = this.#now().getTime() + this.#expiry.timestamp / 2;
-      if (
-        meta === undefined ||
-        Date.parse(meta.expires) <= refreshBy ||
-        meta.rootVersion !== this.#roots.length
-      ) {
-        meta = await this.#generate(record);
-        record.metadata = meta;
-        await this.#inventory.saveDevice(record);
-      }
-      const name = fileName.slice(0, -'.json'.length) as 'timestamp' | 'snapshot' | 'targets';
-      return unb64(meta[name]);
+    const name = fileName.slice(0, -'.json'.length) as 'timestamp' | 'snapshot' | 'targets';
+    const fresh = (meta: DeviceMetadataRecord | undefined): meta is DeviceMetadataRecord =>
+      meta !== undefined &&
+      Date.parse(meta.expires) > this.#now().getTime() + this.#expiry.timestamp / 2 &&
+      meta.rootVersion === this.#roots.length;
+    // Reads of fresh metadata need not wait in the queue: every record is saved whole, so a
+    // read sees the files of one generation. Only a refresh (a write) is serialized — polling
+    // devices would otherwise all wait behind one another.
+    return this.#inventory.loadDevice(deviceId).then((current) => {
+      if (current === undefined) return undefined;
+      if (fresh(current.metadata)) return unb64(current.metadata[name]);
+      return this.#serialize(() => this.#refreshedMetadata(deviceId, name));
     });
+  }
+
+  async #refreshedMetadata(
+    deviceId: string,
+    name: 'timestamp' | 'snapshot' | 'targets',
+  ): Promise<Uint8Array | undefined> {
+    const record = await this.#inventory.loadDevice(deviceId);
+    if (record === undefined) return undefined;
+    let meta = record.metadata;
+    const refreshBy = this.#now().getTime() + this.#expiry.timestamp / 2;
+    if (
+      meta === undefined ||
+      Date.parse(meta.expires) <= refreshBy ||
+      meta.rootVersion !== this.#roots.length
+    ) {
+      meta = await this.#generate(record);
+      record.metadata = meta;
+      await this.#inventory.saveDevice(record);
+    }
+    return unb64(meta[name]);
   }
 
   /**
