@@ -161,4 +161,46 @@ describe('rollout admin API', () => {
       ]),
     );
   });
+
+  it('log-in: an admin sets a password, the user logs in and gets a token of its role; wrong passwords get 401', async () => {
+    const other = await fleet.call('POST', '/api/admin/v1/users/releaser-1/password', {
+      token: fleet.tokens.viewer,
+      body: { password: 'correct horse battery' },
+    });
+    expect(other.status).toBe(403);
+    const short = await fleet.call('POST', '/api/admin/v1/users/releaser-1/password', {
+      token: fleet.tokens.admin,
+      body: { password: 'short' },
+    });
+    expect(short.status).toBe(400);
+    const set = await fleet.call('POST', '/api/admin/v1/users/releaser-1/password', {
+      token: fleet.tokens.admin,
+      body: { password: 'correct horse battery' },
+    });
+    expect(set.status, set.text).toBe(204);
+    for (const body of [
+      { userId: 'releaser-1', password: 'correct horse batterY' },
+      { userId: 'nobody', password: 'correct horse battery' },
+    ]) {
+      const res = await fleet.call('POST', '/api/admin/v1/session', { body });
+      expect(res.status).toBe(401);
+      expect(res.json.error.message).toBe('wrong user id or password');
+    }
+    const ok = await fleet.call('POST', '/api/admin/v1/session', {
+      body: { userId: 'releaser-1', password: 'correct horse battery' },
+    });
+    expect(ok.status, ok.text).toBe(201);
+    expect(ok.json.user.role).toBe('releaser');
+    const use = await fleet.call('GET', '/api/admin/v1/deployments', { token: ok.json.token });
+    expect(use.status).toBe(200);
+    const forbidden = await fleet.call('POST', '/api/admin/v1/groups', {
+      token: ok.json.token,
+      body: { name: 'x', kind: 'static', devices: [] },
+    });
+    expect(forbidden.status).toBe(403);
+    const audit = await fleet.call('GET', '/api/admin/v1/audit?limit=1000', {
+      token: fleet.tokens.admin,
+    });
+    expect(audit.text).not.toContain('correct horse');
+  });
 });

@@ -28,6 +28,7 @@ import type { FleetContext } from './context.js';
 import { deviceRoutes } from './device-routes.js';
 import { errorAnswer } from './http-errors.js';
 import { rolloutRoutes } from './rollout-routes.js';
+import { sessionRoutes } from './session-routes.js';
 
 /** Options of {@link createFleetApp}. */
 export interface FleetAppOptions {
@@ -111,6 +112,7 @@ export async function createFleetApp(
   adminPeopleRoutes(app, ctx);
   if (ctx.rollouts !== undefined) {
     rolloutRoutes(app, ctx, ctx.rollouts.store, ctx.rollouts.service);
+    sessionRoutes(app, ctx, ctx.rollouts.store);
   }
   await app.ready();
   return app;
