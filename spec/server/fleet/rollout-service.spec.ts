@@ -5,7 +5,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDeployment, stepDeployment } from '../../../src/fleet/rollout.js';
+import { openConfiguredStore } from '../../../src/server/fleet/open-store.js';
 import { RolloutService } from '../../../src/server/fleet/rollout-service.js';
+import { startFleetServer } from '../../../src/server/fleet/server.js';
 import type { RolloutStore } from '../../../src/server/store/rollout-store.js';
 import { SqlRolloutStore } from '../../../src/server/store/sql-rollout-store.js';
 import { openSqliteDatabase } from '../../../src/server/store/sqlite-fleet-store.js';
@@ -44,8 +46,12 @@ async function register(deviceId: string, hardwareId = 'gateway'): Promise<void>
 }
 
 /** Assignment events the service wrote per device for `correlationId`. */
-async function assignmentsOf(deviceId: string, correlationId: string): Promise<number> {
-  const events = await fleet.store.listEvents(deviceId, { correlationId });
+async function assignmentsOf(
+  deviceId: string,
+  correlationId: string,
+  store = fleet.store,
+): Promise<number> {
+  const events = await store.listEvents(deviceId, { correlationId });
   return events.items.filter((e) => e.kind === 'assignment').length;
 }
 
@@ -189,5 +195,49 @@ describe('RolloutService', () => {
     expect(assigns).toHaveLength(1);
     expect(await assignmentsOf(assigns[0]!.deviceId, 'dep-3')).toBe(1);
     expect((await store.getDeployment('dep-3'))!.version).toBe(2);
+  });
+
+  it('survives a server restart mid-deployment: the new server finishes it, each device assigned once', async () => {
+    const created = await fleet.call('POST', '/api/admin/v1/deployments', {
+      token: fleet.tokens.releaser,
+      body: {
+        release: IMAGE_V2.path,
+        group: 'all',
+        policy: { ...policy, phases: [{ devices: 2 }, { percent: 100 }], maxConcurrent: 2 },
+      },
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = created.json.id as string;
+    const first = fleet.server.context.rollouts!;
+    const canaries = Object.keys(created.json.devices);
+    expect(canaries).toHaveLength(2);
+    await first.service.report(canaries[0]!, id, 'committed');
+    // Stop the server between steps; a new one opens the same database.
+    await fleet.server.close();
+    const store = await openConfiguredStore(fleet.config);
+    const server = await startFleetServer({ config: fleet.config, store, env: {}, logger: false });
+    try {
+      const engine = server.context.rollouts!;
+      await engine.service.stop();
+      expect(await engine.service.ensureAssignments()).toBe(0);
+      for (let round = 0; round < 20; round += 1) {
+        const d = (await engine.store.getDeployment(id))!.deployment;
+        if (d.status === 'completed') break;
+        for (const [deviceId, x] of Object.entries(d.devices)) {
+          if (x.assignedAt !== undefined && x.state === 'pending')
+            await engine.service.report(deviceId, id, 'committed');
+        }
+        await engine.service.tick();
+      }
+      const d = (await engine.store.getDeployment(id))!.deployment;
+      expect(d.status).toBe('completed');
+      expect(Object.keys(d.devices).sort()).toEqual(GATEWAYS);
+      for (const deviceId of GATEWAYS) {
+        expect(d.devices[deviceId]?.state).toBe('succeeded');
+        expect(await assignmentsOf(deviceId, id, server.context.store)).toBe(1);
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
