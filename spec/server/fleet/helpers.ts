@@ -4,9 +4,11 @@
  * init, the first admin from `initFleetServer` and one token per role, and helpers that act as
  * devices (register, challenge → token, signed manifests) and as people.
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import pg from 'pg';
 import { Agent, request } from 'undici';
 import { expect } from 'vitest';
 import { InMemorySigner } from '../../../src/crypto/index.js';
@@ -23,6 +25,7 @@ import {
   signEnvelope,
   vehicleManifestToJSON,
 } from '../../../src/uptane/index.js';
+import { postgresServer, withDatabase } from '../../helpers/postgres.js';
 
 export const IMAGE_V1 = {
   path: 'fw/gw-1.0.img',
@@ -77,6 +80,28 @@ export interface FleetOptions {
   /** Prepare files before the config is resolved (CA and TLS certificates). */
   prepare?: (dir: string) => Promise<Record<string, unknown>>;
   unsafeSharedKey?: Uint8Array;
+  /** The store backend: SQLite (default) or a fresh PostgreSQL database on `postgresUrl`. */
+  backend?: 'sqlite' | 'postgres';
+  /** The administrative PostgreSQL URL (`postgresServer().url`). */
+  postgresUrl?: string;
+}
+
+/** The backends the API suites run on: SQLite always, PostgreSQL when a server answers. */
+export async function fleetBackends(
+  file: string,
+): Promise<{ backends: ('sqlite' | 'postgres')[]; postgresUrl: string }> {
+  const server = await postgresServer(file);
+  return { backends: server.skip ? ['sqlite'] : ['sqlite', 'postgres'], postgresUrl: server.url };
+}
+
+async function pgAdmin(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
 }
 
 async function imageRepository(dir: string): Promise<void> {
@@ -107,6 +132,15 @@ export async function makeFleet(options: FleetOptions = {}): Promise<Fleet> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tufota-fleet-'));
   await imageRepository(path.join(dir, 'repo'));
   const extra = (await options.prepare?.(dir)) ?? {};
+  let database: Record<string, unknown> = {};
+  let dropDatabase = async () => {};
+  if (options.backend === 'postgres') {
+    const admin = options.postgresUrl as string;
+    const name = `tufota_fleet_${randomBytes(6).toString('hex')}`;
+    await pgAdmin(admin, `CREATE DATABASE ${name}`);
+    database = { database: { url: withDatabase(admin, name) } };
+    dropDatabase = () => pgAdmin(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
   const raw = {
     host: '127.0.0.1',
     port: 0,
@@ -115,6 +149,7 @@ export async function makeFleet(options: FleetOptions = {}): Promise<Fleet> {
     provisioning: { modes: options.modes ?? ['device-key', 'manual'] },
     logLevel: 'silent',
     ...options.config,
+    ...database,
     ...extra,
   };
   const configFile = path.join(dir, 'server.json');
@@ -197,6 +232,7 @@ export async function makeFleet(options: FleetOptions = {}): Promise<Fleet> {
     close: async () => {
       await server.close();
       await dispatcher.close();
+      await dropDatabase();
       await fs.rm(dir, { recursive: true, force: true });
     },
   };
