@@ -146,6 +146,12 @@ describe('rollout admin API', () => {
     });
     expect(del2.status).toBe(204);
 
+    const overview = await fleet.call('GET', '/api/admin/v1/overview', {
+      token: fleet.tokens.viewer,
+    });
+    expect(overview.json.devices).toEqual({ accepted: 3 });
+    expect(overview.json.deployments).toEqual({ aborted: 1 });
+
     const audit = await fleet.call('GET', '/api/admin/v1/audit?limit=1000', {
       token: fleet.tokens.admin,
     });

@@ -1,8 +1,8 @@
 /**
  * Admin API of the rollout engine (issue 15, docs/fleet-server-api.md "Groups, deployments,
  * releases"): groups (operator) and deployments (releaser), every body checked by JSON schema,
- * every write audited in the store's transaction. Not yet here: `POST /session`, `GET /releases`,
- * `GET /overview` and the device detail's `groups`.
+ * every write audited in the store's transaction; the fleet overview. Not yet here:
+ * `GET /releases` and the device detail's `groups`.
  *
  * @module
  */
@@ -231,6 +231,38 @@ export function rolloutRoutes(
       return reply.code(201).send((now ?? stored).deployment);
     },
   );
+
+  app.get(`${BASE}/overview`, async (request) => {
+    await authenticateUser(ctx, request, 'read');
+    const devices: Record<string, number> = {};
+    const versions = new Map<string, number>();
+    let cursor: string | undefined;
+    // Bounded: at most 1,000 pages of 1,000 devices.
+    for (let page = 0; page < 1000; page += 1) {
+      const result = await ctx.store.listDevices({
+        limit: 1000,
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      for (const device of result.items) {
+        devices[device.status] = (devices[device.status] ?? 0) + 1;
+        const primary = device.ecus.find((e) => e.primary) ?? device.ecus[0];
+        if (primary?.installedTarget !== undefined) {
+          versions.set(primary.installedTarget, (versions.get(primary.installedTarget) ?? 0) + 1);
+        }
+      }
+      if (result.nextCursor === undefined) break;
+      cursor = result.nextCursor;
+    }
+    const deployments: Record<string, number> = {};
+    for (const { deployment } of await rollouts.listDeployments()) {
+      deployments[deployment.status] = (deployments[deployment.status] ?? 0) + 1;
+    }
+    return {
+      devices,
+      versions: [...versions].map(([targetPath, count]) => ({ targetPath, devices: count })),
+      deployments,
+    };
+  });
 
   app.get(`${BASE}/deployments`, async (request) => {
     await authenticateUser(ctx, request, 'read');
