@@ -27,6 +27,8 @@ import { authenticateDevice, authenticateUser, runAfterSuccess } from './auth.js
 import type { FleetContext } from './context.js';
 import { deviceRoutes } from './device-routes.js';
 import { errorAnswer } from './http-errors.js';
+import { rolloutRoutes } from './rollout-routes.js';
+import { sessionRoutes } from './session-routes.js';
 
 /** Options of {@link createFleetApp}. */
 export interface FleetAppOptions {
@@ -108,6 +110,10 @@ export async function createFleetApp(
   deviceRoutes(app, ctx);
   adminDeviceRoutes(app, ctx);
   adminPeopleRoutes(app, ctx);
+  if (ctx.rollouts !== undefined) {
+    rolloutRoutes(app, ctx, ctx.rollouts.store, ctx.rollouts.service);
+    sessionRoutes(app, ctx, ctx.rollouts.store);
+  }
   await app.ready();
   return app;
 }

@@ -6,8 +6,10 @@
  */
 import type { Director } from '../../uptane/director/director.js';
 import type { FleetStore } from '../store/fleet-store.js';
+import type { RolloutStore } from '../store/rollout-store.js';
 import type { FleetServerConfig } from './config.js';
 import type { ImageLookup } from './image-lookup.js';
+import type { RolloutService } from './rollout-service.js';
 
 /** The fleet server's shared state. */
 export interface FleetContext {
@@ -19,6 +21,8 @@ export interface FleetContext {
   images: ImageLookup;
   /** The clock (tests inject one). */
   now: () => Date;
+  /** The rollout engine (issue 15: groups, deployments), when the server runs it. */
+  rollouts?: { store: RolloutStore; service: RolloutService };
   /** The fleet secret of the shared-key mode, only with `--unsafe-shared-key FILE`. */
   unsafeSharedKey?: Uint8Array;
 }

@@ -266,6 +266,16 @@ export function deviceRoutes(app: FastifyInstance, ctx: FleetContext): void {
         ...(correlationId !== undefined ? { correlationId } : {}),
         data: request.body,
       });
+      // The rollout engine moves the device's state in the deployment named by the id.
+      const error = request.body.error as { message?: unknown } | undefined;
+      if (ctx.rollouts !== undefined && correlationId !== undefined) {
+        await ctx.rollouts.service.report(
+          device.deviceId,
+          correlationId,
+          String(request.body.phase),
+          typeof error?.message === 'string' ? error.message : undefined,
+        );
+      }
       return reply.code(204).send();
     },
   );

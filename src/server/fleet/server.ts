@@ -24,6 +24,7 @@ import type { FleetContext } from './context.js';
 import { loadDirectorSigners } from './director-keys.js';
 import { RepositoryImageLookup } from './image-lookup.js';
 import { startLogPruning } from './log-retention.js';
+import { openRolloutEngine } from './rollout-wiring.js';
 
 /** Options of {@link startFleetServer}. */
 export interface StartFleetServerOptions {
@@ -37,6 +38,8 @@ export interface StartFleetServerOptions {
   now?: () => Date;
   /** pino options or `false` (tests). */
   logger?: FastifyServerOptions['logger'];
+  /** How often the rollout engine steps running deployments (default 5000 ms). */
+  rolloutIntervalMs?: number;
 }
 
 /** A running fleet server. */
@@ -102,6 +105,8 @@ export async function startFleetServer(options: StartFleetServerOptions): Promis
     }),
     ...(options.unsafeSharedKey !== undefined ? { unsafeSharedKey: options.unsafeSharedKey } : {}),
   };
+  const rollouts = await openRolloutEngine(context);
+  context.rollouts = rollouts;
   const app = await createFleetApp(context, {
     repositoryRoot,
     ...(https !== undefined ? { https } : {}),
@@ -116,12 +121,14 @@ export async function startFleetServer(options: StartFleetServerOptions): Promis
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await app.close();
+    await rollouts.store.close();
     throw new InvalidStateError(
       `cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`,
       { cause: error },
     );
   }
   const pruning = startLogPruning(store, config, now, app.log);
+  await rollouts.service.start(options.rolloutIntervalMs ?? 5000);
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -131,7 +138,9 @@ export async function startFleetServer(options: StartFleetServerOptions): Promis
     context,
     close: async () => {
       pruning.stop();
+      await rollouts.service.stop();
       await app.close();
+      await rollouts.store.close();
       await store.close();
     },
   };

@@ -1,0 +1,243 @@
+/**
+ * The rollout service against the real fleet server (SQLite, the real Director and image
+ * repository): phases, compatibility, write-ahead assignments that survive a restart without
+ * being repeated, device reports and the automatic pause.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDeployment, stepDeployment } from '../../../src/fleet/rollout.js';
+import { openConfiguredStore } from '../../../src/server/fleet/open-store.js';
+import { RolloutService } from '../../../src/server/fleet/rollout-service.js';
+import { startFleetServer } from '../../../src/server/fleet/server.js';
+import type { RolloutStore } from '../../../src/server/store/rollout-store.js';
+import { SqlRolloutStore } from '../../../src/server/store/sql-rollout-store.js';
+import { openSqliteDatabase } from '../../../src/server/store/sqlite-fleet-store.js';
+import { deviceToken, type Fleet, IMAGE_V2, makeFleet, simDevice } from './helpers.js';
+
+let fleet: Fleet;
+const stores: RolloutStore[] = [];
+const AT = '2026-12-04T18:00:00.000Z';
+const audit = {
+  actor: 'user:releaser-1',
+  action: 'deployment.create',
+  subject: 'deployment',
+  at: AT,
+};
+const GATEWAYS = ['gw-1', 'gw-2', 'gw-3', 'gw-4', 'gw-5'];
+
+function rollouts(): RolloutStore {
+  if (fleet.config.database.driver !== 'sqlite') throw new Error('SQLite expected');
+  const store = new SqlRolloutStore(openSqliteDatabase(fleet.config.database.path));
+  stores.push(store);
+  return store;
+}
+
+async function register(deviceId: string, hardwareId = 'gateway'): Promise<void> {
+  const device = await simDevice(deviceId);
+  const pre = await fleet.call('POST', '/api/admin/v1/devices', {
+    token: fleet.tokens.operator,
+    body: { deviceId, publicKey: device.key.publicKey, model: 'gw-200' },
+  });
+  expect(pre.status, pre.text).toBe(201);
+  const token = await deviceToken(fleet, device);
+  const body = device.registerBody();
+  (body.ecus as { hardwareId: string }[])[0]!.hardwareId = hardwareId;
+  const res = await fleet.call('POST', '/api/device/v1/register', { token, body });
+  expect(res.status, res.text).toBe(200);
+}
+
+/** Assignment events the service wrote per device for `correlationId`. */
+async function assignmentsOf(
+  deviceId: string,
+  correlationId: string,
+  store = fleet.store,
+): Promise<number> {
+  const events = await store.listEvents(deviceId, { correlationId });
+  return events.items.filter((e) => e.kind === 'assignment').length;
+}
+
+const policy = {
+  phases: [{ devices: 1 }, { percent: 100 }],
+  soakSeconds: 0,
+  maxFailureRate: 0.2,
+  maxConcurrent: 10,
+  updateControl: 'forced' as const,
+};
+
+beforeEach(async () => {
+  fleet = await makeFleet({ modes: ['device-key'] });
+  // The test steps by hand: the server's own engine must not step in the background.
+  await fleet.server.context.rollouts?.service.stop();
+  for (const id of GATEWAYS) await register(id);
+  await register('door-1', 'door');
+  const store = rollouts();
+  await store.createGroup({ name: 'all', kind: 'static', devices: [...GATEWAYS, 'door-1'] }, AT, {
+    ...audit,
+    action: 'group.create',
+  });
+});
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+  await fleet.close();
+});
+
+describe('RolloutService', () => {
+  it('assigns the canary first, lists the incompatible device, and the rest after the canary succeeds', async () => {
+    const store = rollouts();
+    const service = new RolloutService(fleet.server.context, store);
+    await store.createDeployment(
+      createDeployment({ id: 'dep-1', release: IMAGE_V2.path, group: 'all', policy, at: AT }),
+      AT,
+      audit,
+    );
+    await service.tick();
+    let d = (await store.getDeployment('dep-1'))!.deployment;
+    expect(Object.keys(d.devices)).toHaveLength(1);
+    expect(Object.keys(d.incompatible)).toEqual(['door-1']);
+    expect(d.incompatible['door-1']).toContain('door');
+    const [canary] = Object.keys(d.devices) as [string];
+    const record = await fleet.server.context.director.device(canary);
+    expect(record?.assignment?.correlationId).toBe('dep-1');
+    expect(record?.assignment?.images[0]?.filepath).toBe(IMAGE_V2.path);
+    expect(record?.assignment?.images[0]?.length).toBe(IMAGE_V2.bytes.length);
+
+    await service.report(canary, 'dep-1', 'writing');
+    expect((await store.getDeployment('dep-1'))!.deployment.devices[canary]?.state).toBe(
+      'downloading',
+    );
+    await service.report(canary, 'dep-1', 'committed');
+    await service.tick();
+    d = (await store.getDeployment('dep-1'))!.deployment;
+    expect(Object.keys(d.devices).sort()).toEqual(GATEWAYS);
+    for (const id of GATEWAYS) {
+      expect((await fleet.server.context.director.device(id))?.assignment?.correlationId).toBe(
+        'dep-1',
+      );
+      expect(await assignmentsOf(id, 'dep-1')).toBe(1);
+    }
+    for (const id of GATEWAYS.filter((x) => x !== canary))
+      await service.report(id, 'dep-1', 'committed');
+    await service.tick();
+    expect((await store.getDeployment('dep-1'))!.deployment.status).toBe('completed');
+  });
+
+  it('pauses itself when the canary rolls back, with the device and its reason listed', async () => {
+    const store = rollouts();
+    const service = new RolloutService(fleet.server.context, store);
+    await store.createDeployment(
+      createDeployment({ id: 'bad-1', release: IMAGE_V2.path, group: 'all', policy, at: AT }),
+      AT,
+      audit,
+    );
+    await service.tick();
+    const [canary] = Object.keys((await store.getDeployment('bad-1'))!.deployment.devices) as [
+      string,
+    ];
+    await service.report(canary, 'bad-1', 'rolledBack', 'health check failed');
+    const d = (await store.getDeployment('bad-1'))!.deployment;
+    expect(d.status).toBe('paused');
+    expect(d.devices[canary]).toMatchObject({ state: 'rolledBack', reason: 'health check failed' });
+    await service.tick();
+    expect(Object.keys((await store.getDeployment('bad-1'))!.deployment.devices)).toEqual([canary]);
+  });
+
+  it('after a crash between saving a step and assigning, a new process issues each assignment once', async () => {
+    const first = rollouts();
+    await first.createDeployment(
+      createDeployment({
+        id: 'dep-2',
+        release: IMAGE_V2.path,
+        group: 'all',
+        policy: { ...policy, phases: [{ percent: 100 }] },
+        at: AT,
+      }),
+      AT,
+      audit,
+    );
+    // The first process saved the step (write-ahead) and died before assigning.
+    const stored = (await first.getDeployment('dep-2'))!;
+    const candidates = GATEWAYS.map((deviceId) => ({ deviceId }));
+    const stepped = stepDeployment(stored.deployment, new Date(AT), () => candidates);
+    await first.saveDeployment(stepped.deployment, stored.version, AT, {
+      ...audit,
+      action: 'deployment.step',
+    });
+    for (const id of GATEWAYS)
+      expect(await fleet.server.context.director.device(id)).not.toHaveProperty(
+        'assignment.correlationId',
+        'dep-2',
+      );
+
+    const second = new RolloutService(fleet.server.context, rollouts());
+    expect(await second.ensureAssignments()).toBe(GATEWAYS.length);
+    // A third start (or the same one twice) finds every assignment in place.
+    const third = new RolloutService(fleet.server.context, rollouts());
+    expect(await third.ensureAssignments()).toBe(0);
+    await third.tick();
+    for (const id of GATEWAYS) {
+      expect((await fleet.server.context.director.device(id))?.assignment?.correlationId).toBe(
+        'dep-2',
+      );
+      expect(await assignmentsOf(id, 'dep-2')).toBe(1);
+    }
+  });
+
+  it('two processes stepping one deployment at once hand out the canary once', async () => {
+    const a = new RolloutService(fleet.server.context, rollouts());
+    const b = new RolloutService(fleet.server.context, rollouts());
+    const store = rollouts();
+    await store.createDeployment(
+      createDeployment({ id: 'dep-3', release: IMAGE_V2.path, group: 'all', policy, at: AT }),
+      AT,
+      audit,
+    );
+    const [x, y] = await Promise.all([a.step('dep-3'), b.step('dep-3')]);
+    const assigns = [...x, ...y].filter((act) => act.type === 'assign');
+    expect(assigns).toHaveLength(1);
+    expect(await assignmentsOf(assigns[0]!.deviceId, 'dep-3')).toBe(1);
+    expect((await store.getDeployment('dep-3'))!.version).toBe(2);
+  });
+
+  it('survives a server restart mid-deployment: the new server finishes it, each device assigned once', async () => {
+    const created = await fleet.call('POST', '/api/admin/v1/deployments', {
+      token: fleet.tokens.releaser,
+      body: {
+        release: IMAGE_V2.path,
+        group: 'all',
+        policy: { ...policy, phases: [{ devices: 2 }, { percent: 100 }], maxConcurrent: 2 },
+      },
+    });
+    expect(created.status, created.text).toBe(201);
+    const id = created.json.id as string;
+    const first = fleet.server.context.rollouts!;
+    const canaries = Object.keys(created.json.devices);
+    expect(canaries).toHaveLength(2);
+    await first.service.report(canaries[0]!, id, 'committed');
+    // Stop the server between steps; a new one opens the same database.
+    await fleet.server.close();
+    const store = await openConfiguredStore(fleet.config);
+    const server = await startFleetServer({ config: fleet.config, store, env: {}, logger: false });
+    try {
+      const engine = server.context.rollouts!;
+      await engine.service.stop();
+      expect(await engine.service.ensureAssignments()).toBe(0);
+      for (let round = 0; round < 20; round += 1) {
+        const d = (await engine.store.getDeployment(id))!.deployment;
+        if (d.status === 'completed') break;
+        for (const [deviceId, x] of Object.entries(d.devices)) {
+          if (x.assignedAt !== undefined && x.state === 'pending')
+            await engine.service.report(deviceId, id, 'committed');
+        }
+        await engine.service.tick();
+      }
+      const d = (await engine.store.getDeployment(id))!.deployment;
+      expect(d.status).toBe('completed');
+      expect(Object.keys(d.devices).sort()).toEqual(GATEWAYS);
+      for (const deviceId of GATEWAYS) {
+        expect(d.devices[deviceId]?.state).toBe('succeeded');
+        expect(await assignmentsOf(deviceId, id, server.context.store)).toBe(1);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,285 @@
+/**
+ * The rollout service (issue 15): runs the pure state machine of `src/fleet/rollout.ts` against
+ * the fleet — group members evaluated when a phase starts, compatibility checked against the
+ * image repository, each step persisted (write-ahead, version-checked) before its actions are
+ * carried out through the director.
+ *
+ * - {@link RolloutService.tick} steps every running deployment once (a bounded timer calls it,
+ *   and so does each relevant device event). A step saved by another process first
+ *   (`ERR_TUF_FLEET_CONFLICT`) is dropped: that process carries out its actions, so none is
+ *   applied twice.
+ * - {@link RolloutService.ensureAssignments} runs at start: every assigned, unfinished device of
+ *   each deployment gets its director assignment re-issued unless the director already holds one
+ *   with the deployment's correlation id (idempotent), so a crash between saving a step and
+ *   assigning loses nothing and repeats nothing.
+ * - {@link RolloutService.report} maps a device's phase report onto `applyDeviceReport`.
+ *
+ * Not done yet: `updateControl` does not reach the device (the director's targets carry no
+ * per-assignment custom field yet), and `cancel` leaves the director's assignment in place (the
+ * director has no "clear"); both are recorded in the deployment.
+ *
+ * One instance per process; safe to run in several processes on one database.
+ *
+ * @module
+ */
+import { FleetError } from '../../errors.js';
+import { matchesGroup, parseGroupExpression } from '../../fleet/group-expression.js';
+import {
+  applyDeviceReport,
+  assignmentsToEnsure,
+  type RolloutAction,
+  type RolloutCandidate,
+  type RolloutDeviceState,
+  stepDeployment,
+} from '../../fleet/rollout.js';
+import type { AuditInput, FleetDeviceDetail } from '../store/fleet-store.js';
+import type { GroupRecord, RolloutStore, StoredDeployment } from '../store/rollout-store.js';
+import type { FleetContext } from './context.js';
+
+/** The agent's journal phases → the deployment's device states (docs/fleet-server-api.md). */
+export const PHASE_TO_STATE: Readonly<Record<string, RolloutDeviceState>> = Object.freeze({
+  writing: 'downloading',
+  written: 'installing',
+  activated: 'installing',
+  rebooting: 'rebooting',
+  committed: 'succeeded',
+  rolledBack: 'rolledBack',
+  failed: 'failed',
+  refused: 'failed',
+});
+
+/** Devices read per page when a group is evaluated. */
+const PAGE = 1000;
+/** Pages read at most for one group (bounded: 1,000,000 devices). */
+const MAX_PAGES = 1000;
+
+const SYSTEM = 'system:rollouts';
+
+/** The group's accepted members now, as inventory details. */
+export async function groupMembers(
+  ctx: Pick<FleetContext, 'store'>,
+  group: GroupRecord,
+): Promise<FleetDeviceDetail[]> {
+  const wanted = group.kind === 'static' ? new Set(group.devices) : undefined;
+  const expression = group.kind === 'dynamic' ? parseGroupExpression(group.expression) : undefined;
+  const out: FleetDeviceDetail[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_PAGES; page += 1) {
+    const result = await ctx.store.listDevices({
+      status: ['accepted'],
+      limit: PAGE,
+      ...(cursor !== undefined ? { cursor } : {}),
+    });
+    for (const device of result.items) {
+      if (wanted !== undefined && !wanted.has(device.deviceId)) continue;
+      if (
+        expression !== undefined &&
+        !matchesGroup(expression, {
+          deviceId: device.deviceId,
+          status: device.status,
+          ...(device.model !== undefined ? { model: device.model } : {}),
+          ...(device.hardwareRevision !== undefined
+            ? { hardwareRevision: device.hardwareRevision }
+            : {}),
+          hardwareIds: device.hardwareIds,
+          installed: device.ecus.flatMap((e) =>
+            e.installedTarget !== undefined ? [e.installedTarget] : [],
+          ),
+          attributes: device.attributes,
+        })
+      ) {
+        continue;
+      }
+      out.push(device);
+    }
+    if (result.nextCursor === undefined) break;
+    cursor = result.nextCursor;
+  }
+  return out;
+}
+
+/** The rollout engine of one server process. */
+export class RolloutService {
+  readonly #ctx: FleetContext;
+  readonly #rollouts: RolloutStore;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> = Promise.resolve();
+
+  constructor(ctx: FleetContext, rollouts: RolloutStore) {
+    this.#ctx = ctx;
+    this.#rollouts = rollouts;
+  }
+
+  /** Re-issue outstanding assignments, then step every `intervalMs` (≥ 100). */
+  async start(intervalMs: number): Promise<void> {
+    await this.ensureAssignments();
+    this.#timer = setInterval(() => void this.tick().catch(() => {}), Math.max(100, intervalMs));
+    this.#timer.unref();
+  }
+
+  /** Stop the timer and wait for a step in progress. */
+  async stop(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running.catch(() => {});
+  }
+
+  /** Why `device` cannot take `release`, or undefined when it can. */
+  async incompatibility(device: FleetDeviceDetail, release: string): Promise<string | undefined> {
+    const primary = device.ecus.find((e) => e.primary) ?? device.ecus[0];
+    if (primary === undefined) return 'the device has not reported its ECUs yet';
+    let target: Awaited<ReturnType<FleetContext['images']['find']>>;
+    try {
+      target = await this.#ctx.images.find(release, primary.hardwareId);
+    } catch (error) {
+      if (error instanceof FleetError && error.code !== 'ERR_TUF_FLEET_STORE') {
+        return `hardware id ${primary.hardwareId}: ${error.message}`;
+      }
+      throw error;
+    }
+    if (primary.installedTarget !== undefined && target.releaseCounter !== undefined) {
+      const installed = await this.#ctx.images
+        .find(primary.installedTarget, primary.hardwareId)
+        .catch(() => undefined);
+      const floor = installed?.releaseCounter;
+      if (floor !== undefined && target.releaseCounter < floor) {
+        return `release counter ${target.releaseCounter} is below the installed ${primary.installedTarget}'s ${floor}`;
+      }
+    }
+    return undefined;
+  }
+
+  async #candidates(stored: StoredDeployment): Promise<RolloutCandidate[]> {
+    const group = await this.#rollouts.getGroup(stored.deployment.group);
+    if (group === undefined) return [];
+    const out: RolloutCandidate[] = [];
+    for (const device of await groupMembers(this.#ctx, group)) {
+      if (Object.hasOwn(stored.deployment.devices, device.deviceId)) continue;
+      const why = await this.incompatibility(device, stored.deployment.release);
+      out.push({ deviceId: device.deviceId, ...(why !== undefined ? { incompatible: why } : {}) });
+    }
+    return out;
+  }
+
+  /** Step every running deployment once (serialized within this process). */
+  tick(): Promise<void> {
+    const run = this.#running.then(async () => {
+      for (const stored of await this.#rollouts.listDeployments({ status: ['running'] })) {
+        await this.step(stored.deployment.id);
+      }
+    });
+    this.#running = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Step one deployment: load, step, save (version-checked), then act. Returns the actions
+   * carried out (none when another writer saved first).
+   */
+  async step(id: string): Promise<RolloutAction[]> {
+    const stored = await this.#rollouts.getDeployment(id);
+    if (stored === undefined || stored.deployment.status !== 'running') return [];
+    const candidates = await this.#candidates(stored);
+    const now = this.#ctx.now();
+    const { deployment, actions } = stepDeployment(stored.deployment, now, () => candidates);
+    if (actions.length === 0 && JSON.stringify(deployment) === JSON.stringify(stored.deployment)) {
+      return [];
+    }
+    try {
+      await this.#rollouts.saveDeployment(
+        deployment,
+        stored.version,
+        now.toISOString(),
+        this.#audit('deployment.step', id),
+      );
+    } catch (error) {
+      if (error instanceof FleetError && error.code === 'ERR_TUF_FLEET_CONFLICT') return [];
+      throw error;
+    }
+    for (const action of actions) {
+      if (action.type === 'assign') await this.#assign(action.deviceId, id, action.release);
+    }
+    return actions;
+  }
+
+  /** Re-issue every outstanding assignment whose director entry is missing (at start). */
+  async ensureAssignments(): Promise<number> {
+    let issued = 0;
+    for (const stored of await this.#rollouts.listDeployments({ status: ['running', 'paused'] })) {
+      for (const deviceId of assignmentsToEnsure(stored.deployment)) {
+        const record = await this.#ctx.director.device(deviceId);
+        if (record?.assignment?.correlationId === stored.deployment.id) continue;
+        await this.#assign(deviceId, stored.deployment.id, stored.deployment.release);
+        issued += 1;
+      }
+    }
+    return issued;
+  }
+
+  async #assign(deviceId: string, deploymentId: string, release: string): Promise<void> {
+    const record = await this.#ctx.director.device(deviceId);
+    const primary = record?.ecus.find((e) => e.primary) ?? record?.ecus[0];
+    if (record === undefined || primary === undefined) return;
+    // The image repository's entry, never a length or hash from a client.
+    const target = await this.#ctx.images.find(release, primary.hardwareId);
+    await this.#ctx.director.assign(deviceId, deploymentId, [
+      { ecuSerial: primary.ecuSerial, target },
+    ]);
+    await this.#ctx.store.appendEvent({
+      deviceId,
+      kind: 'assignment',
+      correlationId: deploymentId,
+      at: this.#ctx.now().toISOString(),
+      data: { targetPath: target.path, length: target.length, by: SYSTEM },
+    });
+  }
+
+  /**
+   * A device's phase report under correlation id `deploymentId`: moves its state (retrying a
+   * version conflict a bounded number of times), then steps the deployment.
+   */
+  async report(
+    deviceId: string,
+    deploymentId: string,
+    phase: string,
+    reason?: string,
+  ): Promise<void> {
+    const state = PHASE_TO_STATE[phase];
+    if (state === undefined) return;
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const stored = await this.#rollouts.getDeployment(deploymentId);
+      if (stored === undefined) return;
+      const at = this.#ctx.now().toISOString();
+      const next = applyDeviceReport(stored.deployment, {
+        deviceId,
+        state,
+        at,
+        ...(reason !== undefined ? { reason } : {}),
+      });
+      if (next === stored.deployment) return;
+      try {
+        await this.#rollouts.saveDeployment(next, stored.version, at, {
+          actor: `device:${deviceId}`,
+          action: 'deployment.report',
+          subject: `deployment:${deploymentId}`,
+          at,
+        });
+        break;
+      } catch (error) {
+        if (!(error instanceof FleetError && error.code === 'ERR_TUF_FLEET_CONFLICT')) throw error;
+      }
+    }
+    if (state === 'succeeded' || state === 'failed' || state === 'rolledBack') {
+      await this.step(deploymentId);
+    }
+  }
+
+  #audit(action: string, id: string): AuditInput {
+    return {
+      actor: SYSTEM,
+      action,
+      subject: `deployment:${id}`,
+      at: this.#ctx.now().toISOString(),
+    };
+  }
+}
