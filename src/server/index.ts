@@ -5,6 +5,7 @@
  */
 export {
   type AccessLogEntry,
+  type BodyCount,
   CACHE_IMMUTABLE,
   CACHE_REVALIDATE,
   cacheControlFor,
@@ -12,6 +13,8 @@ export {
   MAX_URL_LENGTH,
   parseRange,
   resolveRequestPath,
+  resolveStaticRoot,
   type StaticServer,
   type StaticServerOptions,
+  serveStaticRequest,
 } from './static-server.js';

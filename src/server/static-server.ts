@@ -173,8 +173,54 @@ function refuse(res: ServerResponse, status: number, headers: Record<string, str
 }
 
 /** Body bytes handed to one response so far (for the access log). */
-interface BodyCount {
+export interface BodyCount {
   bytes: number;
+}
+
+/**
+ * The real path of a directory to serve (symbolic links resolved once, so that the
+ * inside-the-root check of {@link serveStaticRequest} compares real paths).
+ *
+ * @throws InvalidStateError when `root` is not a directory.
+ */
+export async function resolveStaticRoot(root: string): Promise<string> {
+  try {
+    const realRoot = await fs.realpath(path.resolve(root));
+    if (!(await fs.stat(realRoot)).isDirectory()) throw new Error('not a directory');
+    return realRoot;
+  } catch (error) {
+    throw new InvalidStateError(
+      `cannot serve ${root}: ${(error as Error).message} (give the repository directory)`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Answer one request for a file under `realRoot` (from {@link resolveStaticRoot}) with every
+ * rule of this module: method, path safety, ETag, Range, caching. `rawPath` is the request
+ * target relative to the root (default `req.url`), so another server can mount the repository
+ * under a prefix (the fleet server's `/repo/`). Resolves once the response is sent or streaming.
+ *
+ * @example
+ * ```ts
+ * const realRoot = await resolveStaticRoot('/srv/tuf');
+ * http.createServer((req, res) => void serveStaticRequest(realRoot, req, res));
+ * ```
+ */
+export async function serveStaticRequest(
+  realRoot: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: { rawPath?: string; sent?: BodyCount } = {},
+): Promise<void> {
+  try {
+    await handle(realRoot, req, res, options.sent ?? { bytes: 0 }, options.rawPath ?? req.url);
+  } catch (error) {
+    debug('server: %s %s failed: %s', req.method, req.url, (error as Error).message);
+    if (res.headersSent) res.destroy();
+    else refuse(res, 500);
+  }
 }
 
 async function handle(
@@ -182,12 +228,13 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   sent: BodyCount,
+  rawPath: string | undefined,
 ): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     refuse(res, 405, { allow: 'GET, HEAD' });
     return;
   }
-  const resolved = resolveRequestPath(req.url ?? '/');
+  const resolved = resolveRequestPath(rawPath ?? '/');
   if (!Array.isArray(resolved)) {
     debug('server: %s %s refused: %s', req.method, req.url, resolved.reason);
     refuse(res, resolved.status);
@@ -317,24 +364,11 @@ export async function createStaticServer(options: StaticServerOptions): Promise<
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) {
     throw new InvalidStateError(`port must be an integer from 0 to 65535, got ${String(port)}`);
   }
-  let realRoot: string;
-  try {
-    realRoot = await fs.realpath(path.resolve(options.root));
-    if (!(await fs.stat(realRoot)).isDirectory()) throw new Error('not a directory');
-  } catch (error) {
-    throw new InvalidStateError(
-      `cannot serve ${options.root}: ${(error as Error).message} (give the repository directory)`,
-      { cause: error },
-    );
-  }
+  const realRoot = await resolveStaticRoot(options.root);
   const server = createServer((req, res) => {
     const sent: BodyCount = { bytes: 0 };
     if (options.onResponse !== undefined) observe(req, res, sent, options.onResponse);
-    handle(realRoot, req, res, sent).catch((error: unknown) => {
-      debug('server: %s %s failed: %s', req.method, req.url, (error as Error).message);
-      if (res.headersSent) res.destroy();
-      else refuse(res, 500);
-    });
+    void serveStaticRequest(realRoot, req, res, { sent });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error) =>
