@@ -25,6 +25,7 @@ import { adminDeviceRoutes } from './admin-device-routes.js';
 import { adminPeopleRoutes } from './admin-people-routes.js';
 import { authenticateDevice, authenticateUser, runAfterSuccess } from './auth.js';
 import type { FleetContext } from './context.js';
+import { dashboardRoute } from './dashboard-route.js';
 import { deviceRoutes } from './device-routes.js';
 import { errorAnswer } from './http-errors.js';
 
@@ -108,6 +109,7 @@ export async function createFleetApp(
   deviceRoutes(app, ctx);
   adminDeviceRoutes(app, ctx);
   adminPeopleRoutes(app, ctx);
+  await app.register(dashboardRoute);
   await app.ready();
   return app;
 }
