@@ -236,7 +236,7 @@ export function adminDeviceRoutes(app: FastifyInstance, ctx: FleetContext): void
       const device = await requireDevice(ctx, request.params.id);
       const before: Record<string, unknown> = {};
       for (const key of Object.keys(request.body)) {
-        before[key] = device[key as keyof FleetDevice];
+        before[key] = device[key as keyof FleetDevice] ?? null;
       }
       return ctx.store.updateDevice(
         device.deviceId,

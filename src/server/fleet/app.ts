@@ -59,7 +59,7 @@ export async function createFleetApp(
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     keepAliveTimeout: 5000,
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     trustProxy: config.trustProxy,
     return503OnClosing: true,
     ajv: {
