@@ -132,6 +132,30 @@ export async function logIn(userId: string, password: string): Promise<Session> 
   return session;
 }
 
+/**
+ * Log in with an existing `tfa_` API token (e.g. the admin token `tufota server init` prints),
+ * for servers where people have no password. The token is checked with `GET /tokens` (any role
+ * may list its own) before it is kept.
+ */
+export async function logInWithToken(token: string): Promise<Session> {
+  const session: Session = {
+    token,
+    expiresAt: new Date(Date.now() + 12 * 3600_000).toISOString(),
+    user: { userId: 'API token' },
+  };
+  sessionStorage.setItem(TOKEN_KEY, JSON.stringify(session));
+  try {
+    const tokens = await list<{ userId?: string }>('/tokens');
+    const owners = [...new Set(tokens.map((t) => t.userId).filter((u) => u !== undefined))];
+    if (owners.length === 1) session.user = { userId: owners[0] as string };
+    sessionStorage.setItem(TOKEN_KEY, JSON.stringify(session));
+    return session;
+  } catch (error) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    throw error;
+  }
+}
+
 export const api = {
   overview: () => request<Overview>('GET', '/overview'),
   devices: (filters: Record<string, string | number | undefined>) =>

@@ -77,9 +77,10 @@ function App() {
 
   // The page title names the page, so a screen reader user hears where a navigation led.
   const current = NAV.find(([to]) => (to === '/' ? route.path === '/' : route.path.startsWith(to)));
+  const title = session === undefined ? 'Log in' : (current?.[1] ?? 'tufota');
   useEffect(() => {
-    document.title = `${current?.[1] ?? 'tufota'} · tufota fleet`;
-  }, [current]);
+    document.title = `${title} · tufota fleet`;
+  }, [title]);
 
   if (session === undefined) {
     return (
@@ -117,7 +118,8 @@ function App() {
                   navigate('/', true);
                 }}
               >
-                Log out {session.user.userId} ({session.user.role})
+                Log out {session.user.userId}
+                {session.user.role === undefined ? '' : ` (${session.user.role})`}
               </button>
             </li>
           </ul>

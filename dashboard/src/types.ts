@@ -10,7 +10,7 @@ export type UserRole = 'viewer' | 'operator' | 'releaser' | 'admin';
 export interface Session {
   token: string;
   expiresAt: string;
-  user: { userId: string; name?: string; role: UserRole };
+  user: { userId: string; name?: string; role?: UserRole };
 }
 
 export interface Page<T> {
