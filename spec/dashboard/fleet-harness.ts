@@ -4,10 +4,12 @@
  * fleet seeded through the real admin and device APIs (pre-authorized devices with models and
  * attributes, and devices registering on their own that wait for acceptance).
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InMemorySigner } from '../../src/crypto/index.js';
+import { FsRepositoryStorage, Repository } from '../../src/repository/index.js';
 import { resolveFleetConfig } from '../../src/server/fleet/config.js';
 import { initFleetServer } from '../../src/server/fleet/init.js';
 import { type FleetServer, startFleetServer } from '../../src/server/fleet/server.js';
@@ -55,14 +57,56 @@ export function seedFleet(count = 30): SeedDevice[] {
   return devices;
 }
 
-function publicKey(): { keytype: 'ed25519'; scheme: 'ed25519'; keyval: { public: string } } {
-  const { publicKey: key } = generateKeyPairSync('ed25519');
+/** Private keys of the seeded devices, so a test can act as a device through the device API. */
+const deviceKeys = new Map<string, KeyObject>();
+
+function publicKey(deviceId?: string): {
+  keytype: 'ed25519';
+  scheme: 'ed25519';
+  keyval: { public: string };
+} {
+  const { publicKey: key, privateKey } = generateKeyPairSync('ed25519');
+  if (deviceId !== undefined) deviceKeys.set(deviceId, privateKey);
   const x = key.export({ format: 'jwk' }).x as string;
   return {
     keytype: 'ed25519',
     scheme: 'ed25519',
     keyval: { public: Buffer.from(x, 'base64url').toString('hex') },
   };
+}
+
+/** A release the image repository offers. */
+export interface SeedRelease {
+  targetPath: string;
+  hardwareIds: string[];
+  version: string;
+}
+
+/** Releases for the seeded fleet: gateway firmware 1.0 and 2.0, camera firmware 1.0. */
+export const SEED_RELEASES: SeedRelease[] = [
+  { targetPath: 'fw/gw-1.0.img', hardwareIds: ['gateway'], version: '1.0.0' },
+  { targetPath: 'fw/gw-2.0.img', hardwareIds: ['gateway'], version: '2.0.0' },
+  { targetPath: 'fw/cam-1.0.img', hardwareIds: ['camera'], version: '1.0.0' },
+];
+
+/** Publish a real TUF image repository with `releases` in `dir` (metadata/1.root.json …). */
+async function publishRepository(dir: string, releases: SeedRelease[]): Promise<void> {
+  const one = async () => ({ keys: [await InMemorySigner.generate('ed25519')] });
+  const repo = await Repository.create(await FsRepositoryStorage.open(dir), {
+    roles: {
+      root: await one(),
+      targets: await one(),
+      snapshot: await one(),
+      timestamp: await one(),
+    },
+  });
+  for (const release of releases) {
+    await repo.addTarget(release.targetPath, new TextEncoder().encode(`${release.targetPath}\n`), {
+      hardwareIds: release.hardwareIds,
+      version: release.version,
+    });
+  }
+  await repo.publish();
 }
 
 /** A running server with its admin token. */
@@ -75,16 +119,22 @@ export interface DashboardFleet {
   adminToken: string;
   /** Call the admin API as the admin; throws with the server's message on an error status. */
   admin(method: string, path: string, body?: unknown): Promise<unknown>;
+  /**
+   * Call the device API as a seeded device: a challenge signed with its key buys a device token
+   * (`tufota-device-auth-v1` message), then the request is made with it.
+   */
+  device(deviceId: string, path: string, body: unknown): Promise<unknown>;
   close(): Promise<void>;
 }
 
 /** Start the real server on a fresh SQLite database and seed `devices` through its APIs. */
 export async function startDashboardFleet(
   devices: SeedDevice[] = seedFleet(),
+  releases: SeedRelease[] = SEED_RELEASES,
 ): Promise<DashboardFleet> {
   const dir = await mkdtemp(join(tmpdir(), 'tufota-dashboard-fleet-'));
   try {
-    await mkdir(join(dir, 'repository', 'metadata'), { recursive: true });
+    await publishRepository(join(dir, 'repository'), releases);
     const config = resolveFleetConfig(
       {
         host: '127.0.0.1',
@@ -129,11 +179,11 @@ export async function startDashboardFleet(
     for (const device of devices) {
       const { selfRegistered, ...fields } = device;
       if (selfRegistered === undefined) {
-        await admin('POST', '/devices', { ...fields, publicKey: publicKey() });
+        await admin('POST', '/devices', { ...fields, publicKey: publicKey(device.deviceId) });
       } else {
         await call('POST', '/api/device/v1/register', {
           ...fields,
-          publicKey: publicKey(),
+          publicKey: publicKey(device.deviceId),
           ecus: [
             {
               ecuSerial: `${device.deviceId}-main`,
@@ -145,12 +195,35 @@ export async function startDashboardFleet(
         });
       }
     }
+    const deviceTokens = new Map<string, string>();
+    const device = async (deviceId: string, path: string, body: unknown) => {
+      let token = deviceTokens.get(deviceId);
+      if (token === undefined) {
+        const key = deviceKeys.get(deviceId);
+        if (key === undefined) throw new Error(`no key for seeded device ${deviceId}`);
+        const challenge = (await call('POST', '/api/device/v1/challenge', { deviceId })) as {
+          challengeId: string;
+          nonce: string;
+        };
+        const message = `tufota-device-auth-v1\n${challenge.challengeId}\n${deviceId}\n${challenge.nonce}`;
+        const signature = sign(null, Buffer.from(message, 'utf8'), key).toString('hex');
+        token = (
+          (await call('POST', '/api/device/v1/token', {
+            challengeId: challenge.challengeId,
+            signature,
+          })) as { token: string }
+        ).token;
+        deviceTokens.set(deviceId, token);
+      }
+      return call('POST', `/api/device/v1${path}`, body, token);
+    };
     return {
       server,
       url,
       adminUserId: init.adminUserId,
       adminToken: init.token,
       admin,
+      device,
       close: async () => {
         await server.close();
         await rm(dir, { recursive: true, force: true });
