@@ -6,8 +6,18 @@ import { useLoad } from '../hooks.js';
 
 const PAGE = 50;
 
-function change(value: unknown): string {
-  return value === undefined ? '—' : JSON.stringify(value);
+/** Before and after, folded: a row stays one line until the operator opens it. */
+function Change({ before, after }: { before: unknown; after: unknown }) {
+  if (before === undefined && after === undefined) return <span class="muted">—</span>;
+  return (
+    <details>
+      <summary>
+        {before === undefined ? 'after' : after === undefined ? 'before' : 'before → after'}
+      </summary>
+      {before !== undefined && <pre class="json">{JSON.stringify(before, null, 2)}</pre>}
+      {after !== undefined && <pre class="json">{JSON.stringify(after, null, 2)}</pre>}
+    </details>
+  );
 }
 
 export function AuditPage() {
@@ -36,8 +46,7 @@ export function AuditPage() {
                   <th scope="col">Action</th>
                   <th scope="col">Subject</th>
                   <th scope="col">From</th>
-                  <th scope="col">Before</th>
-                  <th scope="col">After</th>
+                  <th scope="col">Change</th>
                 </tr>
               </thead>
               <tbody>
@@ -51,8 +60,9 @@ export function AuditPage() {
                     <td>{e.action}</td>
                     <td>{e.subject}</td>
                     <td>{e.from ?? '—'}</td>
-                    <td class="json">{change(e.before)}</td>
-                    <td class="json">{change(e.after)}</td>
+                    <td>
+                      <Change before={e.before} after={e.after} />
+                    </td>
                   </tr>
                 ))}
               </tbody>

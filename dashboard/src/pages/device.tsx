@@ -107,7 +107,8 @@ export function DevicePage({
           </fieldset>
           <ErrorNote error={action.error} />
           <h2>ECUs</h2>
-          <div class="overflow-auto">
+          {(d.ecus ?? []).length === 0 && <p class="muted">No ECUs reported yet.</p>}
+          <div class="overflow-auto" hidden={(d.ecus ?? []).length === 0}>
             <table>
               <thead>
                 <tr>

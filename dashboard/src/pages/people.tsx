@@ -4,7 +4,7 @@
  * and its 403 message is shown as is.
  */
 import { useState } from 'preact/hooks';
-import { api, currentSession } from '../api.js';
+import { api } from '../api.js';
 import { ErrorNote, Loading, Status, Time } from '../components/ui.js';
 import { useAction, useLoad } from '../hooks.js';
 
@@ -182,6 +182,7 @@ function Tokens() {
                         type="button"
                         class="secondary outline"
                         disabled={revoke.busy}
+                        aria-label={`Revoke token ${t.tokenId}`}
                         onClick={async () => {
                           if (!window.confirm(`Revoke token ${t.tokenId}?`)) return;
                           if (await revoke.run(() => api.revokeToken(t.tokenId))) {
@@ -189,7 +190,7 @@ function Tokens() {
                           }
                         }}
                       >
-                        Revoke {t.tokenId}
+                        Revoke
                       </button>
                     ) : (
                       <span>
@@ -215,7 +216,7 @@ function Tokens() {
         </article>
       )}
       <details>
-        <summary class="button-summary">New token for {currentSession()?.user.userId}</summary>
+        <summary class="button-summary">New token</summary>
         <form
           aria-label="New token"
           onSubmit={async (event) => {
