@@ -7,6 +7,7 @@ import { type Command, flag } from '../args.js';
 import { unlessSubcommand, withRepositoryLock } from '../lock.js';
 import { repoDirOf } from '../session.js';
 import { addTargetCommand } from './add-target.js';
+import { auditCommand } from './audit.js';
 import { binsCommand } from './bins.js';
 import { bundleCommand } from './bundle.js';
 import { configCommand } from './config.js';
@@ -20,6 +21,7 @@ import { removeTargetCommand } from './remove-target.js';
 import { resetCommand } from './reset.js';
 import { rotateCommand } from './rotate.js';
 import { serveCommand } from './serve.js';
+import { serverCommand } from './server.js';
 import { importCommand, prepareCommand, signCommand } from './sign.js';
 import { statusCommand } from './status.js';
 import { verifyCommand } from './verify.js';
@@ -54,6 +56,8 @@ export const COMMANDS: readonly Command[] = [
   verifyCommand,
   serveCommand,
   bundleCommand,
+  serverCommand,
+  auditCommand,
 ];
 
 /** The help command, which lists the others. */
