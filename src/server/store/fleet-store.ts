@@ -24,7 +24,12 @@
  * - each method is atomic (one transaction) and safe for concurrent use from one process; the
  *   audit chain stays linear under concurrent writers (one writer lock on the chain head);
  * - times are ISO 8601 strings in UTC (`2026-12-04T18:00:00.000Z`) passed in by the caller: the
- *   store never reads the clock, so tests and the server decide what "now" is;
+ *   store never reads the clock, so tests and the server decide what "now" is; every time is
+ *   stored (and returned) in `toISOString()` form so that text comparison orders them;
+ * - input is validated before SQL (`validation.ts`): ids ≤ 256 characters, no NUL characters,
+ *   attribute names `[A-Za-z0-9_.-]{1,64}` with values ≤ 256 characters, SHA-256 values as
+ *   lower-case hex, JSON values capped (64 KiB; audit before/after 256 KiB); a refusal is
+ *   `ERR_TUF_FLEET_BAD_REQUEST` (or `ERR_TUF_FLEET_TOO_LARGE` for a cap) and writes nothing;
  * - not-found is `undefined` (reads) or a `FleetError` with code `ERR_TUF_FLEET_NOT_FOUND`
  *   (writes); a duplicate id is `ERR_TUF_FLEET_CONFLICT`.
  *
@@ -89,10 +94,11 @@ export type DeviceSortField = 'deviceId' | 'lastSeen' | 'firstSeen' | 'createdAt
  * parameters or from a saved group expression; never raw SQL.
  */
 export interface DeviceQuery {
+  /** Any of these statuses (an empty list: no condition). */
   status?: DeviceStatus[];
   model?: string;
   hardwareRevision?: string;
-  /** Any ECU of the device has this hardware id. */
+  /** Any ECU of the device (director inventory) or its registered `hardwareIds` has this id. */
   hardwareId?: string;
   /** Attribute equality, all must match (`{site: 'oslo'}`). */
   attributes?: Record<string, string>;
@@ -100,7 +106,10 @@ export interface DeviceQuery {
   installedTarget?: string;
   /** Any ECU reports an installed target path starting with this prefix. */
   installedTargetPrefix?: string;
-  /** Last contact at or after / strictly before these times (ISO 8601). */
+  /**
+   * Last contact at or after / strictly before these times (ISO 8601); a device never seen
+   * matches neither.
+   */
   lastSeenFrom?: string;
   lastSeenBefore?: string;
   /** Substring of the device id. */
@@ -108,7 +117,10 @@ export interface DeviceQuery {
   sort?: { field: DeviceSortField; direction: 'asc' | 'desc' };
   /** 1–1000, default 100. */
   limit?: number;
-  /** The opaque `nextCursor` of the previous page. */
+  /**
+   * The opaque `nextCursor` of the previous page (keyset on sort key + device id, stable under
+   * inserts); one that does not decode or was issued for another sort is `BAD_REQUEST`.
+   */
   cursor?: string;
 }
 
@@ -201,6 +213,10 @@ export interface AuditInput {
   /** Client address. */
   from?: string;
   at: string;
+  /**
+   * Plain JSON (what `JSON.stringify` keeps), hashed as canonical JSON: strings, integers,
+   * booleans, null, arrays, objects — a fractional number is refused (`BAD_REQUEST`).
+   */
   before?: unknown;
   after?: unknown;
 }
@@ -239,11 +255,13 @@ export interface FleetStore {
 
   // History and logs
   appendEvent(event: Omit<DeviceEvent, 'id'>): Promise<DeviceEvent>;
+  /** Oldest first; `cursor` is the previous page's `nextCursor`. */
   listEvents(
     deviceId: string,
     options?: { correlationId?: string; limit?: number; cursor?: string },
   ): Promise<Page<DeviceEvent>>;
   appendLog(log: Omit<DeviceLog, 'id'>): Promise<DeviceLog>;
+  /** Oldest first; `cursor` is the previous page's `nextCursor`. */
   listLogs(
     deviceId: string,
     options?: { correlationId?: string; limit?: number; cursor?: string },
@@ -263,20 +281,23 @@ export interface FleetStore {
   createToken(token: ApiToken, audit?: AuditInput): Promise<void>;
   findTokenBySha256(sha256: string): Promise<ApiToken | undefined>;
   listTokens(filter: { userId?: string; deviceId?: string }): Promise<ApiToken[]>;
+  /** Idempotent: revoking a revoked token keeps the first `revokedAt` (and is still audited). */
   revokeToken(tokenId: string, at: string, audit?: AuditInput): Promise<ApiToken>;
   touchToken(tokenId: string, at: string): Promise<void>;
 
   // Device authentication
   createChallenge(challenge: DeviceChallenge): Promise<void>;
   /**
-   * Take a challenge out, once: the first call returns it (if not expired at `at`), every later
-   * call `undefined` — a replayed answer finds nothing to answer.
+   * Take a challenge out, once: the first call returns it (if `at` is before `expiresAt`), every
+   * later call `undefined` — a replayed answer finds nothing to answer. Of concurrent calls
+   * exactly one gets it.
    */
   consumeChallenge(challengeId: string, at: string): Promise<DeviceChallenge | undefined>;
 
   // Audit
   /** Append one entry on its own (for events that write nothing else, e.g. a login). */
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
+  /** Oldest first, after `afterSeq` (default 0); `limit` 1–10,000, default 1000. */
   listAudit(options?: { afterSeq?: number; limit?: number }): Promise<AuditEntry[]>;
 
   // Settings (small JSON values: retention policy, server identity)

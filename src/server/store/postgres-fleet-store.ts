@@ -33,6 +33,8 @@ export const POSTGRES_DIALECT: SqlDialect = Object.freeze({
   bigint: 'BIGINT',
   bytes: 'BYTEA',
   forUpdate: ' FOR UPDATE',
+  // Housekeeping deletes skip rows others hold, so two of them never deadlock.
+  skipLocked: ' FOR UPDATE SKIP LOCKED',
   contains: (column: string, needle: string) => `strpos(${column}, ${needle}) > 0`,
   isUniqueViolation: (error: unknown) => (error as { code?: unknown })?.code === '23505',
 });

@@ -37,6 +37,8 @@ export interface SqlDialect {
   readonly bytes: string;
   /** Appended to a `SELECT` that reads a row it will then change (row lock), or empty. */
   readonly forUpdate: string;
+  /** Appended to a `SELECT` of rows to clean up that skips rows another writer holds, or empty. */
+  readonly skipLocked: string;
   /** SQL that is true when `needle` (a bound value) occurs in `column`. */
   contains(column: string, needle: string): string;
   /** Whether `error` is a unique or primary-key violation. */

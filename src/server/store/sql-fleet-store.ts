@@ -560,8 +560,13 @@ export class SqlFleetStore implements FleetStore {
     await this.#tx(
       'creating a challenge',
       async (tx) => {
-        // Expired challenges can never be answered: drop them so the table stays small.
-        await tx.run('DELETE FROM challenges WHERE expires_at <= ?', [c.createdAt]);
+        // Expired challenges can never be answered: drop some with every new one, so the table
+        // stays small (bounded work per call; rows another writer holds are left for later).
+        await tx.run(
+          'DELETE FROM challenges WHERE challenge_id IN (SELECT challenge_id FROM challenges' +
+            ` WHERE expires_at <= ? LIMIT 100${this.#db.dialect.skipLocked})`,
+          [c.createdAt],
+        );
         await tx.run(
           'INSERT INTO challenges (challenge_id, device_id, nonce, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
           [c.challengeId, c.deviceId, c.nonce, c.createdAt, c.expiresAt],

@@ -30,6 +30,7 @@ export const SQLITE_DIALECT: SqlDialect = Object.freeze({
   bytes: 'BLOB',
   // The write lock taken by BEGIN IMMEDIATE already excludes every other writer.
   forUpdate: '',
+  skipLocked: '',
   contains: (column: string, needle: string) => `instr(${column}, ${needle}) > 0`,
   isUniqueViolation: (error: unknown) => {
     const code = (error as { code?: unknown })?.code;
