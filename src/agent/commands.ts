@@ -25,7 +25,15 @@ import { InvalidStateError, TargetNotFoundError, TufError, UsageError } from '..
 import type { TargetFile } from '../models/index.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import type { AgentConfig } from './config.js';
+import { openFleetSession } from './fleet-wiring.js';
 import { openAgent, openSlots } from './wiring.js';
+
+/** The agent of either mode, for the commands that only need the slots and the journal. */
+async function openAnyAgent(config: AgentConfig, purpose: string) {
+  return config.fleet !== undefined
+    ? openFleetSession(config, purpose)
+    : openAgent(config, purpose);
+}
 
 /** Stable exit codes of `tufota-agent` (documented in the integrator guide). */
 export const AgentExit = {
@@ -220,6 +228,11 @@ export async function installCommand(
   source: InstallSource,
   options: { targetPath?: string; force?: boolean; signal?: AbortSignal },
 ): Promise<Record<string, unknown>> {
+  if (config.fleet !== undefined) {
+    throw new UsageError(
+      'install: in fleet mode the director assigns what to install (an operator assigns it through the admin API); run check or daemon',
+    );
+  }
   const session = await openAgent(config, 'tufota-agent install', {
     ...(source.kind === 'bundle' ? { bundlePath: source.file } : {}),
     ...(source.kind === 'file' ? { imageFile: source.file } : {}),
@@ -286,7 +299,7 @@ export async function resumeCommand(
  * count every boot).
  */
 export async function commitCommand(config: AgentConfig): Promise<Record<string, unknown>> {
-  const session = await openAgent(config, 'tufota-agent commit');
+  const session = await openAnyAgent(config, 'tufota-agent commit');
   try {
     const { journal } = await session.agent.state();
     const booted = await session.slots.bootedSlot();
@@ -316,7 +329,7 @@ export async function commitCommand(config: AgentConfig): Promise<Record<string,
  * and conclude it now. Nothing in flight: reject the booted slot if it is still on trial.
  */
 export async function rollbackCommand(config: AgentConfig): Promise<Record<string, unknown>> {
-  const session = await openAgent(config, 'tufota-agent rollback');
+  const session = await openAnyAgent(config, 'tufota-agent rollback');
   try {
     const { journal } = await session.agent.state();
     const booted = await session.slots.bootedSlot();

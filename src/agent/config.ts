@@ -38,6 +38,45 @@ export type SlotsConfig =
       envCanary?: boolean;
     };
 
+/** How a fleet-mode device proves who it is (docs/fleet-server-api.md, "Provisioning modes"). */
+export type FleetProvisioningConfig =
+  /** Mutual TLS: the client certificate (CN = device id) and its key, PEM files. */
+  | { mode: 'mtls'; cert: string; key: string }
+  /** The device key was pre-authorized by an operator. */
+  | { mode: 'device-key' }
+  /** The device waits, pending, until an operator accepts it. */
+  | { mode: 'manual' }
+  /** A fleet-wide secret (air-gapped fleets only; the server needs `--unsafe-shared-key`). */
+  | { mode: 'shared-key'; secretFile: string };
+
+/** The `fleet` section: the agent is an Uptane primary of a `tufota server` fleet. */
+export interface FleetConfig {
+  /** The fleet server's base URL (its `/director/`, `/repo/` and `/api/device/v1/`). */
+  url: string;
+  /** This device (vehicle) id; with mtls, the certificate's CN. */
+  deviceId: string;
+  /** The primary ECU's serial (the director assigns images per serial). */
+  ecuSerial: string;
+  /** The ed25519 ECU key, PKCS#8 PEM; created (mode 0600) on first start if absent. */
+  ecuKey: string;
+  /** The director's root.json provisioned at the factory (the trust anchor). */
+  directorRoot: string;
+  /** The image repository's root.json provisioned at the factory. */
+  imageRoot: string;
+  /** PEM of the CA that signs the server's certificate (replaces the system roots). */
+  ca?: string;
+  provisioning: FleetProvisioningConfig;
+  model?: string;
+  hardwareRevision?: string;
+  attributes?: Record<string, string>;
+  /** Secondary ECUs reached over HTTP (`tufota` secondary servers), by base URL. */
+  secondaries: string[];
+  /** Add the "the fleet server answers GET /health" trial check (default true). */
+  healthCheck: boolean;
+  /** Milliseconds per request phase (connect, headers, body gaps); default 30 000. */
+  timeoutMs: number;
+}
+
 /** The validated configuration, defaults applied. */
 export interface AgentConfig {
   /** This device's hardware id (targets must list it in `custom.hardwareIds`). */
@@ -46,7 +85,10 @@ export interface AgentConfig {
   stateDir: string;
   /** The TUF metadata cache (default `<stateDir>/metadata`). */
   metadataDir: string;
-  /** The root.json shipped with the image: seeds `metadataDir` on first start. */
+  /**
+   * The root.json shipped with the image: seeds `metadataDir` on first start. In fleet mode, the
+   * image repository's root (`fleet.imageRoot`).
+   */
   trustedRoot: string;
   server: {
     metadataUrl: string;
@@ -60,8 +102,11 @@ export interface AgentConfig {
   /**
    * What to install: an exact target path, or a prefix ending in `/`: the newest release listed
    * (top-level targets) under it for this hardware id (highest `releaseCounter`, then version).
+   * Empty in fleet mode: there the director assigns the image.
    */
   target: string;
+  /** Fleet mode: present when the agent is an Uptane primary of a fleet server. */
+  fleet?: FleetConfig;
   slots: SlotsConfig;
   /** Boot attempts of a new slot (default 1). */
   tries: number;
@@ -232,6 +277,105 @@ function healthCheckOf(value: unknown, field: string): HealthCheckConfig {
   return { httpProbe: url(raw, 'httpProbe', field, false), ...extra };
 }
 
+/** The fleet server's identifier syntax (device ids and ECU serials). */
+const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
+function fleetProvisioningOf(value: unknown): FleetProvisioningConfig {
+  const field = 'fleet.provisioning';
+  const raw = object(value, field, ['mode', 'cert', 'key', 'secretFile']);
+  const only = (keys: string[]) => {
+    for (const k of ['cert', 'key', 'secretFile']) {
+      if (!keys.includes(k) && raw[k] !== undefined)
+        fail(`${field}.${k}`, `not used by mode ${JSON.stringify(raw.mode)}`);
+    }
+  };
+  switch (raw.mode) {
+    case 'mtls':
+      only(['cert', 'key']);
+      return { mode: 'mtls', cert: str(raw, 'cert', field), key: str(raw, 'key', field) };
+    case 'device-key':
+    case 'manual':
+      only([]);
+      return { mode: raw.mode };
+    case 'shared-key':
+      only(['secretFile']);
+      return { mode: 'shared-key', secretFile: str(raw, 'secretFile', field) };
+    default:
+      fail(`${field}.mode`, 'expected "mtls", "device-key", "manual" or "shared-key"');
+  }
+}
+
+function fleetOf(value: unknown, stateDir: string): FleetConfig {
+  const f = 'fleet';
+  const raw = object(value, f, [
+    'url',
+    'deviceId',
+    'ecuSerial',
+    'ecuKey',
+    'directorRoot',
+    'imageRoot',
+    'ca',
+    'provisioning',
+    'model',
+    'hardwareRevision',
+    'attributes',
+    'secondaries',
+    'healthCheck',
+    'timeoutMs',
+  ]);
+  const deviceId = str(raw, 'deviceId', f);
+  if (!DEVICE_ID.test(deviceId)) {
+    fail('fleet.deviceId', 'expected 1-128 letters, digits, ".", "_", ":", "@" or "-"');
+  }
+  const ecuSerial = str(raw, 'ecuSerial', f);
+  if (!DEVICE_ID.test(ecuSerial)) {
+    fail('fleet.ecuSerial', 'expected 1-128 letters, digits, ".", "_", ":", "@" or "-"');
+  }
+  let attributes: Record<string, string> | undefined;
+  if (raw.attributes !== undefined) {
+    const a = raw.attributes;
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) {
+      fail('fleet.attributes', 'expected an object of string values');
+    }
+    attributes = {};
+    for (const key of Object.keys(a)) attributes[key] = str(a as Json, key, 'fleet.attributes');
+  }
+  if (raw.secondaries !== undefined && !Array.isArray(raw.secondaries)) {
+    fail('fleet.secondaries', 'expected an array of http(s) URLs');
+  }
+  const secondaries = ((raw.secondaries as unknown[] | undefined) ?? []).map((value, i) =>
+    url({ [`secondaries[${i}]`]: value }, `secondaries[${i}]`, 'fleet', false),
+  );
+  if (raw.healthCheck !== undefined && typeof raw.healthCheck !== 'boolean') {
+    fail('fleet.healthCheck', 'expected true or false');
+  }
+  const provisioning = fleetProvisioningOf(raw.provisioning);
+  const serverUrl = url(raw, 'url', f);
+  if (provisioning.mode === 'mtls' && !serverUrl.startsWith('https:')) {
+    fail('fleet.url', 'mtls provisioning needs an https: URL');
+  }
+  const optional = (key: string) => {
+    const v = str(raw, key, f, true);
+    return v !== undefined ? { [key]: v } : {};
+  };
+  return {
+    url: serverUrl,
+    deviceId,
+    ecuSerial,
+    ecuKey: str(raw, 'ecuKey', f, true) ?? path.join(stateDir, 'ecu-key.pem'),
+    directorRoot: str(raw, 'directorRoot', f),
+    imageRoot: str(raw, 'imageRoot', f),
+    ...optional('ca'),
+    provisioning,
+    ...optional('model'),
+    ...optional('hardwareRevision'),
+    ...(attributes !== undefined ? { attributes } : {}),
+    secondaries,
+    healthCheck: raw.healthCheck !== false,
+    timeoutMs: int(raw, 'timeoutMs', f, 100, 600_000) ?? 30_000,
+  };
+}
+
 /**
  * Validate a parsed configuration document.
  *
@@ -260,8 +404,40 @@ export function parseAgentConfig(value: unknown): AgentConfig {
     'reportUrl',
     'rebootCommand',
     'tuning',
+    'fleet',
   ]);
   const stateDir = str(raw, 'stateDir', '', true) ?? '/var/lib/tufota/agent';
+  if (raw.fleet !== undefined) {
+    // The fleet section names the server and its roots; the director decides what to install.
+    for (const key of ['server', 'target', 'trustedRoot', 'reportUrl']) {
+      if (raw[key] !== undefined) {
+        fail(
+          key,
+          'not used with a fleet section (fleet.url, the director and fleet.imageRoot replace it)',
+        );
+      }
+    }
+    const fleet = fleetOf(raw.fleet, stateDir);
+    if ((raw.updateControl as Json | undefined)?.mode === 'consent') {
+      fail(
+        'updateControl.mode',
+        'consent is not available in fleet mode: the operator’s assignment is the approval',
+      );
+    }
+    const rest = parseAgentConfig({
+      ...raw,
+      fleet: undefined,
+      server: { url: `${fleet.url}repo/` },
+      target: 'fleet',
+      trustedRoot: fleet.imageRoot,
+    });
+    return {
+      ...rest,
+      server: { ...rest.server, ...(fleet.ca !== undefined ? { ca: fleet.ca } : {}) },
+      target: '',
+      fleet,
+    };
+  }
   const serverRaw = object(raw.server, 'server', [
     'url',
     'metadataUrl',
@@ -379,6 +555,23 @@ export function parseAgentConfig(value: unknown): AgentConfig {
   };
 }
 
+function resolveFleetPaths(fleet: FleetConfig, r: (p: string) => string): FleetConfig {
+  const p = fleet.provisioning;
+  return {
+    ...fleet,
+    ecuKey: r(fleet.ecuKey),
+    directorRoot: r(fleet.directorRoot),
+    imageRoot: r(fleet.imageRoot),
+    ...(fleet.ca !== undefined ? { ca: r(fleet.ca) } : {}),
+    provisioning:
+      p.mode === 'mtls'
+        ? { ...p, cert: r(p.cert), key: r(p.key) }
+        : p.mode === 'shared-key'
+          ? { ...p, secretFile: r(p.secretFile) }
+          : p,
+  };
+}
+
 /** Resolve every path field against `dir` (the config file's directory). */
 function resolvePaths(config: AgentConfig, dir: string): AgentConfig {
   const r = (p: string) => path.resolve(dir, p);
@@ -399,6 +592,8 @@ function resolvePaths(config: AgentConfig, dir: string): AgentConfig {
   for (const k of ['ca', 'cert', 'key'] as const)
     if (server[k] !== undefined) server[k] = r(server[k]);
   const control = config.updateControl;
+  const fleet = config.fleet === undefined ? undefined : resolveFleetPaths(config.fleet, r);
+  if (fleet !== undefined && fleet.ca !== undefined) server.ca = fleet.ca;
   return {
     ...config,
     stateDir: r(config.stateDir),
@@ -410,6 +605,7 @@ function resolvePaths(config: AgentConfig, dir: string): AgentConfig {
       control.mode === 'consent' && control.approvalFile !== undefined
         ? { ...control, approvalFile: r(control.approvalFile) }
         : control,
+    ...(fleet !== undefined ? { fleet } : {}),
   };
 }
 

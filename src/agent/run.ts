@@ -19,6 +19,7 @@ import {
 } from './commands.js';
 import { type AgentConfig, DEFAULT_CONFIG_PATH, loadAgentConfig } from './config.js';
 import { runDaemon } from './daemon.js';
+import { fleetCheckCommand, fleetResumeCommand, runFleetDaemon } from './fleet-commands.js';
 import { formatStatus, statusCommand } from './status.js';
 import { openSource } from './wiring.js';
 
@@ -49,7 +50,8 @@ on a release that boots. Configured by one JSON file (default ${DEFAULT_CONFIG_P
 commands:
   status [--json]          booted slot, next boot, each slot, installed release, journal phase,
                            anti-rollback floors, last check (--json: the stable machine interface)
-  check [--json]           refresh metadata; say what would be installed and why (or why not)
+  check [--json]           refresh metadata; say what would be installed and why (or why not);
+                           in fleet mode: one Uptane cycle, installing what the director assigns
   install [TARGET|FILE|BUNDLE] [--target PATH] [--force]
                            install the configured release, a target path, a local image file
                            (verified against the signed metadata; --target names its entry) or an
@@ -61,6 +63,10 @@ commands:
   rollback | mark-bad      abandon the update in flight (reject the trial slot and reboot)
   daemon                   resume, then poll (interval + jitter, back-off on errors) and install
                            per updateControl; SIGTERM stops cleanly (a download resumes later)
+
+fleet mode (a "fleet" section in the configuration): the agent is the Uptane primary of a
+tufota fleet server; it registers, reads its director metadata, installs the director's
+assignment and posts its signed manifest, phase reports and log tails (install is refused).
 
 options:
   --config FILE            configuration file (default ${DEFAULT_CONFIG_PATH})
@@ -193,9 +199,12 @@ async function dispatch(
       return status.errors.length > 0 ? AgentExit.failure : AgentExit.ok;
     }
     case 'check': {
-      const source = await openSource(config);
+      const source = config.fleet !== undefined ? undefined : await openSource(config);
       try {
-        const result = await checkCommand(config, source);
+        const result =
+          source === undefined
+            ? await fleetCheckCommand(config)
+            : await checkCommand(config, source);
         const text = [
           `${result.action === 'install' ? 'update available' : result.action === 'up-to-date' ? 'up to date' : result.action === 'refused' ? 'refused' : 'nothing to install'}: ${result.reason}`,
           ...(result.installed
@@ -209,7 +218,7 @@ async function dispatch(
           ? AgentExit.failure
           : AgentExit.ok;
       } finally {
-        await source.close();
+        await source?.close();
       }
     }
     case 'install': {
@@ -228,7 +237,14 @@ async function dispatch(
       return AgentExit.ok;
     }
     case 'resume': {
-      const result = await withStopSignal((signal) => resumeCommand(config, arg, signal));
+      if (config.fleet !== undefined && arg !== undefined) {
+        throw new UsageError('resume BUNDLE: bundles are not used in fleet mode');
+      }
+      const result = await withStopSignal((signal) =>
+        config.fleet !== undefined
+          ? fleetResumeCommand(config)
+          : resumeCommand(config, arg, signal),
+      );
       print(
         {
           outcome: result.outcome,
@@ -237,6 +253,7 @@ async function dispatch(
             : {}),
           ...(result.error ? { error: result.error } : {}),
           ...(result.healthChecks ? { healthChecks: result.healthChecks } : {}),
+          ...('manifest' in result ? { manifest: result.manifest } : {}),
         },
         `${result.outcome}${result.journal ? `: ${result.journal.target.path}` : ''}${result.error ? ` (${result.error.message})` : ''}`,
       );
@@ -260,7 +277,11 @@ async function dispatch(
       // daemon
       const log = (event: string, fields: Record<string, unknown> = {}) =>
         write(io.stdout, JSON.stringify({ at: new Date().toISOString(), event, ...fields }));
-      return withStopSignal((signal) => runDaemon(config, log, signal));
+      return withStopSignal((signal) =>
+        config.fleet !== undefined
+          ? runFleetDaemon(config, log, signal)
+          : runDaemon(config, log, signal),
+      );
     }
   }
 }

@@ -16,9 +16,11 @@ import {
   readLockHolder,
 } from '../device/index.js';
 import type { SlotStatus } from '../device/slot-controller.js';
+import { FsMetadataStore } from '../storage/fs-metadata-store.js';
 import { isLive } from '../storage/pid-lock.js';
 import { type CheckResult, errorOf, LAST_CHECK_FILE } from './commands.js';
 import type { AgentConfig } from './config.js';
+import { ecuPublicKey, storedCorrelationId } from './fleet-wiring.js';
 import { openSlots } from './wiring.js';
 
 /** What `status --json` prints: the stable machine interface. */
@@ -48,6 +50,19 @@ export interface StatusResult {
   /** Who holds the state directory (a running daemon), if anyone. */
   lock: { pid: number; purpose: string; since: string } | null;
   errors: { code: string; message: string }[];
+  /**
+   * Fleet mode only (absent otherwise): the server, this device's identity and key (absent until
+   * the first start created it), and the correlation id of the director targets last verified.
+   */
+  fleet?: {
+    url: string;
+    deviceId: string;
+    ecuSerial: string;
+    provisioning: string;
+    keyid?: string;
+    publicKey?: unknown;
+    correlationId?: string;
+  };
 }
 
 /** `status`: everything a person or a fleet script wants to know, read-only (no lock taken). */
@@ -124,6 +139,22 @@ export async function statusCommand(config: AgentConfig): Promise<StatusResult> 
         lock = { pid: holder.pid, purpose: holder.purpose, since: holder.acquiredAt };
     }
   } catch {}
+  let fleet: StatusResult['fleet'];
+  if (config.fleet !== undefined) {
+    const f = config.fleet;
+    const key = await ecuPublicKey(f.ecuKey);
+    const correlationId = await storedCorrelationId(new FsMetadataStore(config.metadataDir)).catch(
+      () => undefined,
+    );
+    fleet = {
+      url: f.url,
+      deviceId: f.deviceId,
+      ecuSerial: f.ecuSerial,
+      provisioning: f.provisioning.mode,
+      ...(key !== undefined ? key : {}),
+      ...(correlationId !== undefined ? { correlationId } : {}),
+    };
+  }
   return {
     format: 'tufota-agent-status-v1',
     hardwareId: config.hardwareId,
@@ -133,6 +164,7 @@ export async function statusCommand(config: AgentConfig): Promise<StatusResult> 
     lastCheck,
     lock,
     errors,
+    ...(fleet !== undefined ? { fleet } : {}),
   };
 }
 
@@ -176,6 +208,13 @@ export function formatStatus(s: StatusResult): string {
   lines.push(
     `agent:       ${s.lock ? `${s.lock.purpose} running (pid ${s.lock.pid}, since ${s.lock.since})` : 'not running'}`,
   );
+  if (s.fleet !== undefined) {
+    lines.push(
+      `fleet:       ${s.fleet.deviceId} (ECU ${s.fleet.ecuSerial}) at ${s.fleet.url}, ${s.fleet.provisioning}` +
+        `${s.fleet.keyid ? `, key ${s.fleet.keyid.slice(0, 16)}…` : ', no key yet'}` +
+        `${s.fleet.correlationId ? `, update ${s.fleet.correlationId}` : ''}`,
+    );
+  }
   for (const e of s.errors) lines.push(`error:       ${e.code}: ${e.message}`);
   return lines.join('\n');
 }

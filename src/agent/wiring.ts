@@ -114,7 +114,8 @@ export async function openSource(config: AgentConfig, bundlePath?: string): Prom
   }
 }
 
-function healthCheckOf(c: HealthCheckConfig): HealthCheck {
+/** The library health check of a configured one. */
+export function healthCheckOf(c: HealthCheckConfig): HealthCheck {
   const base: Partial<HealthCheck> = {
     ...(c.timeoutMs !== undefined ? { timeoutMs: c.timeoutMs } : {}),
     ...(c.when !== undefined ? { when: c.when } : {}),
@@ -129,7 +130,7 @@ function healthCheckOf(c: HealthCheckConfig): HealthCheck {
 }
 
 /** Run the configured reboot command (on a device it does not come back usefully). */
-function rebootWith(command: readonly string[]): () => Promise<void> {
+export function rebootWith(command: readonly string[]): () => Promise<void> {
   return () =>
     new Promise((resolve, reject) => {
       const [cmd, ...args] = command;
