@@ -90,6 +90,18 @@ describe.skipIf(tools.skip)('dashboard in Chromium: log-in and inventory', () =>
     await page.getByRole('button', { name: 'Previous page' }).click();
     await expect.poll(() => rowIds(page)).toEqual(first);
 
+    // Every form control has a label, every column a header, and the filters are reachable by Tab.
+    const unlabelled = await page.evaluate(
+      `[...document.querySelectorAll('input, select, textarea')]
+        .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label'))
+        .map((el) => el.outerHTML)`,
+    );
+    expect(unlabelled).toEqual([]);
+    expect(await page.locator('thead th[scope="col"]').count()).toBe(7);
+    await page.locator('input[name="q"]').focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.name')).toBe('status');
+
     await page.getByLabel('Model').fill('cam-10');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     const cameras = fleetDevices.filter((d) => d.model === 'cam-10').map((d) => d.deviceId);
