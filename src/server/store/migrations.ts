@@ -12,6 +12,7 @@
  * @module
  */
 import { FleetError } from '../../errors.js';
+import { ROLLOUT_MIGRATION } from './rollout-migration.js';
 import type { SqlDatabase, SqlDialect, SqlTransaction } from './sql-database.js';
 
 /** One schema version. */
@@ -157,6 +158,8 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '${'0'.repeat(64)}')`,
     ],
   },
+  // Issue 15's rollout tables (wip/fleet-rollout), in a module of their own.
+  ROLLOUT_MIGRATION,
 ]);
 
 /** The schema version this program writes. */
