@@ -1,5 +1,5 @@
 /**
- * Tests that drive real system tools (the bootloader environment tools from Debian's packages)
+ * Tests that drive real system tools (the bootloader environment tools, Chromium, from Debian's packages)
  * ask here whether those tools exist. Outside CI a missing tool skips those tests, and the reason
  * is printed once per file with the one command that installs the tools; under CI (`CI=true`) the
  * tests run anyway and fail, so a CI machine that lacks a tool can never pass by skipping.
@@ -13,12 +13,15 @@ export const TOOL_PACKAGES = {
   fw_printenv: 'libubootenv-tool',
   mkenvimage: 'u-boot-tools',
   'grub-editenv': 'grub-common',
+  // The dashboard's browser tests (spec/dashboard) drive Debian's Chromium with playwright-core.
+  chromium: 'chromium',
 } as const;
 
 export type SystemTool = keyof typeof TOOL_PACKAGES;
 
 /** The command that installs every tool in {@link TOOL_PACKAGES} (also in the README). */
-export const INSTALL_COMMAND = 'sudo apt-get install -y libubootenv-tool u-boot-tools grub-common';
+export const INSTALL_COMMAND =
+  'sudo apt-get install -y libubootenv-tool u-boot-tools grub-common chromium';
 
 function onPath(tool: string): boolean {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

@@ -25,6 +25,7 @@ import { adminDeviceRoutes } from './admin-device-routes.js';
 import { adminPeopleRoutes } from './admin-people-routes.js';
 import { authenticateDevice, authenticateUser, runAfterSuccess } from './auth.js';
 import type { FleetContext } from './context.js';
+import { dashboardRoute } from './dashboard-route.js';
 import { deviceRoutes } from './device-routes.js';
 import { errorAnswer } from './http-errors.js';
 import { rolloutRoutes } from './rollout-routes.js';
@@ -114,6 +115,7 @@ export async function createFleetApp(
     rolloutRoutes(app, ctx, ctx.rollouts.store, ctx.rollouts.service);
     sessionRoutes(app, ctx, ctx.rollouts.store);
   }
+  await app.register(dashboardRoute);
   await app.ready();
   return app;
 }
