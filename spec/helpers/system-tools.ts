@@ -15,13 +15,15 @@ export const TOOL_PACKAGES = {
   'grub-editenv': 'grub-common',
   // The dashboard's browser tests (spec/dashboard) drive Debian's Chromium with playwright-core.
   chromium: 'chromium',
+  // The fleet server's device CA (`tufota server ca`) and the mTLS tests use the openssl CLI.
+  openssl: 'openssl',
 } as const;
 
 export type SystemTool = keyof typeof TOOL_PACKAGES;
 
 /** The command that installs every tool in {@link TOOL_PACKAGES} (also in the README). */
 export const INSTALL_COMMAND =
-  'sudo apt-get install -y libubootenv-tool u-boot-tools grub-common chromium';
+  'sudo apt-get install -y libubootenv-tool u-boot-tools grub-common chromium openssl';
 
 function onPath(tool: string): boolean {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {

@@ -12,6 +12,7 @@ import {
   issueDeviceCertificate,
   issueServerCertificate,
 } from '../../../src/server/fleet/device-ca.js';
+import { systemTools } from '../../helpers/system-tools.js';
 
 let dir: string;
 let caDir: string;
@@ -29,7 +30,9 @@ async function cert(file: string): Promise<X509Certificate> {
   return new X509Certificate(await fs.readFile(file));
 }
 
-describe('device CA', () => {
+const tools = systemTools('device-ca.spec.ts', ['openssl']);
+
+describe.skipIf(tools.skip)('device CA', () => {
   it('makes a CA certificate and a key only its owner reads', async () => {
     const ca = await cert(path.join(caDir, 'ca.crt'));
     expect(ca.ca).toBe(true);

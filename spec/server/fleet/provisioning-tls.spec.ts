@@ -15,6 +15,7 @@ import {
   issueDeviceCertificate,
   issueServerCertificate,
 } from '../../../src/server/fleet/device-ca.js';
+import { systemTools } from '../../helpers/system-tools.js';
 import {
   assertWritesNothing,
   deviceToken,
@@ -26,7 +27,9 @@ import {
   simDevice,
 } from './helpers.js';
 
-describe('mutual TLS provisioning', () => {
+const tools = systemTools('provisioning-tls.spec.ts', ['openssl']);
+
+describe.skipIf(tools.skip)('mutual TLS provisioning', () => {
   let fleet: Fleet;
   let ca: Buffer;
   const agents: Agent[] = [];
