@@ -109,24 +109,19 @@ function stateError(error: unknown): never {
   throw error;
 }
 
+/** A bare array, like the other rollout listings (`GET /groups`, `GET /deployments`). */
 const RELEASES_RESPONSE = {
-  type: 'object',
-  required: ['items'],
-  properties: {
-    items: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['targetPath', 'hardwareIds', 'length', 'installedOn'],
-        properties: {
-          targetPath: { type: 'string' },
-          version: { type: 'string' },
-          hardwareIds: { type: 'array', items: { type: 'string' } },
-          releaseCounter: { type: 'integer' },
-          length: { type: 'integer' },
-          installedOn: { type: 'integer' },
-        },
-      },
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['targetPath', 'hardwareIds', 'length', 'installedOn'],
+    properties: {
+      targetPath: { type: 'string' },
+      version: { type: 'string' },
+      hardwareIds: { type: 'array', items: { type: 'string' } },
+      releaseCounter: { type: 'integer' },
+      length: { type: 'integer' },
+      installedOn: { type: 'integer' },
     },
   },
 } as const;
@@ -314,16 +309,14 @@ export function rolloutRoutes(
       await authenticateUser(ctx, request, 'read');
       const targets = await ctx.images.list();
       const installed = await installedCounts(ctx);
-      return {
-        items: targets.map((t) => ({
-          targetPath: t.path,
-          ...(t.releaseVersion !== undefined ? { version: t.releaseVersion } : {}),
-          hardwareIds: t.hardwareIds ?? [],
-          ...(t.releaseCounter !== undefined ? { releaseCounter: t.releaseCounter } : {}),
-          length: t.length,
-          installedOn: installed.get(t.path) ?? 0,
-        })),
-      };
+      return targets.map((t) => ({
+        targetPath: t.path,
+        ...(t.releaseVersion !== undefined ? { version: t.releaseVersion } : {}),
+        hardwareIds: t.hardwareIds ?? [],
+        ...(t.releaseCounter !== undefined ? { releaseCounter: t.releaseCounter } : {}),
+        length: t.length,
+        installedOn: installed.get(t.path) ?? 0,
+      }));
     },
   );
 
