@@ -75,12 +75,12 @@ async function driveUntil(
 async function createDeployment(page: Page, url: string, release: string): Promise<string> {
   await page.goto(`${url}/ui/deployments`);
   await page.getByText('New deployment').click();
-  await page.getByLabel('Release').selectOption(release);
-  await page.getByLabel('Group').selectOption('gateways');
-  await page.getByLabel('Phases').fill('2, 50%, 100%');
-  await page.getByLabel('Soak time between phases (seconds)').fill('0');
-  await page.getByLabel("Pause when a phase's failures exceed (%)").fill('20');
-  await page.getByLabel('Devices updating at once').fill('4');
+  await page.getByLabel(/^Release/).selectOption(release);
+  await page.getByRole('combobox', { name: /^Group/ }).selectOption('gateways');
+  await page.getByLabel(/^Phases/).fill('2, 50%, 100%');
+  await page.getByLabel('Soak time between phases (seconds)', { exact: true }).fill('0');
+  await page.getByLabel("Pause when a phase's failures exceed (%)", { exact: true }).fill('20');
+  await page.getByLabel('Devices updating at once', { exact: true }).fill('4');
   await page.getByRole('button', { name: 'Start deployment' }).click();
   await page.waitForURL(/\/ui\/deployments\/[^/]+$/);
   return decodeURIComponent(page.url().split('/').pop() ?? '');
@@ -139,7 +139,7 @@ describe.skipIf(tools.skip)('dashboard in Chromium: phased deployments', () => {
     await page.getByRole('link', { name: 'Groups' }).click();
     await page.getByText('New group').click();
     await page.getByLabel('Name').fill('gateways');
-    await page.getByLabel('Expression').fill('model=gw-200');
+    await page.getByRole('textbox', { name: /^Expression/ }).fill('model=gw-200');
     await page.getByRole('button', { name: 'Create group' }).click();
     await page.getByText('gateways — dynamic').waitFor();
 

@@ -40,6 +40,30 @@ beforeAll(async () => {
     expiresInDays: 30,
     description: 'CI release pipeline',
   });
+  // Groups and a phased deployment for the rollout pages (the servers without them skip).
+  if (await endpointExists('/deployments')) {
+    await fleet.admin('POST', '/groups', {
+      name: 'gateways',
+      kind: 'dynamic',
+      expression: 'model=gw-200',
+    });
+    await fleet.admin('POST', '/groups', {
+      name: 'pilot',
+      kind: 'static',
+      devices: ['gw-001', 'gw-002', 'gw-003'],
+    });
+    await fleet.admin('POST', '/deployments', {
+      release: 'fw/gw-2.0.img',
+      group: 'gateways',
+      policy: {
+        phases: [{ devices: 2 }, { percent: 50 }, { percent: 100 }],
+        soakSeconds: 300,
+        maxFailureRate: 0.1,
+        maxConcurrent: 10,
+        updateControl: 'forced',
+      },
+    });
+  }
   browser = await launchChromium();
 });
 

@@ -18,7 +18,12 @@ import type { PublicKeyData } from '../../crypto/index.js';
 import { FleetError } from '../../errors.js';
 import { Key } from '../../models/index.js';
 import type { AssignImage } from '../../uptane/director/director.js';
-import type { AuditInput, DeviceStatus, FleetDevice } from '../store/fleet-store.js';
+import type {
+  AuditInput,
+  DeviceStatus,
+  FleetDevice,
+  FleetDeviceDetail,
+} from '../store/fleet-store.js';
 import { authenticateUser, type UserPrincipal } from './auth.js';
 import { type FleetContext, isoNow } from './context.js';
 import { exportChunks } from './device-export.js';
@@ -28,6 +33,7 @@ import {
   type DeviceQueryString,
   toDeviceQuery,
 } from './device-query.js';
+import { groupsOf } from './rollout-service.js';
 import {
   ATTRIBUTES,
   CORRELATION_ID,
@@ -76,7 +82,7 @@ export function auditOf(
   };
 }
 
-async function requireDevice(ctx: FleetContext, deviceId: string): Promise<FleetDevice> {
+async function requireDevice(ctx: FleetContext, deviceId: string): Promise<FleetDeviceDetail> {
   const device = await ctx.store.getDevice(deviceId);
   if (device === undefined) {
     throw new FleetError('ERR_TUF_FLEET_NOT_FOUND', `no device ${deviceId}`);
@@ -123,7 +129,9 @@ export function adminDeviceRoutes(app: FastifyInstance, ctx: FleetContext): void
     { schema: { params: DEVICE_PARAMS } },
     async (request) => {
       await authenticateUser(ctx, request, 'read');
-      return requireDevice(ctx, request.params.id);
+      const device = await requireDevice(ctx, request.params.id);
+      if (ctx.rollouts === undefined) return device;
+      return { ...device, groups: groupsOf(await ctx.rollouts.store.listGroups(), device) };
     },
   );
 

@@ -14,6 +14,7 @@
  * @module
  */
 import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
 import { MemoryMetadataStore } from '../../client/memory-metadata-store.js';
 import { Updater } from '../../client/updater.js';
 import { FleetError, TufError } from '../../errors.js';
@@ -30,7 +31,17 @@ export interface ImageLookup {
    *   500 (`ERR_TUF_FLEET_STORE`) when the repository's metadata does not verify.
    */
   find(targetPath: string, hardwareId: string): Promise<TargetFile>;
+
+  /**
+   * Every target the trusted metadata resolves (top-level and delegated roles), sorted by path.
+   *
+   * @throws FleetError 500 (`ERR_TUF_FLEET_STORE`) when the repository's metadata does not verify.
+   */
+  list(): Promise<TargetFile[]>;
 }
+
+/** Candidate paths read at most when listing (bounded work for a hostile repository). */
+const MAX_LISTED = 100000;
 
 /** An {@link ImageLookup} on a published repository directory and the root it trusts. */
 export class RepositoryImageLookup implements ImageLookup {
@@ -50,35 +61,12 @@ export class RepositoryImageLookup implements ImageLookup {
   }
 
   async find(targetPath: string, hardwareId: string): Promise<TargetFile> {
-    let root: Uint8Array;
-    try {
-      root = new Uint8Array(await fs.readFile(this.#trustedRoot));
-    } catch (error) {
-      throw new FleetError(
-        'ERR_TUF_FLEET_STORE',
-        `cannot read the image repository's trusted root ${this.#trustedRoot}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    const updater = await this.#updater();
     let target: TargetFile | undefined;
     try {
-      const updater = await Updater.create({
-        metadataBaseUrl: 'metadata/',
-        fetcher: new FileFetcher({ root: this.#repositoryDir }),
-        metadataStore: new MemoryMetadataStore({ root }),
-      });
-      // Tests run the server on an injected clock; in service the Updater reads its own.
-      if (this.#now !== undefined) updater.unsafeSetReferenceTime(this.#now());
       target = await updater.getTargetInfo(targetPath);
     } catch (error) {
-      if (error instanceof TufError && error.code === 'ERR_TUF_UNSAFE_PATH') {
-        throw new FleetError('ERR_TUF_FLEET_BAD_REQUEST', error.message, { cause: error });
-      }
-      throw new FleetError(
-        'ERR_TUF_FLEET_STORE',
-        `the image repository's metadata does not verify: ${(error as Error).message}`,
-        { cause: error },
-      );
+      throw storeError(error);
     }
     if (target === undefined) {
       throw new FleetError(
@@ -95,4 +83,93 @@ export class RepositoryImageLookup implements ImageLookup {
     }
     return target;
   }
+
+  /**
+   * The candidate paths come from the repository's files (unverified, so only a list of names
+   * to ask about); each entry returned is what `getTargetInfo` resolves through the verified
+   * delegation graph — a path a role lists without the authority to is not returned, and a
+   * tampered file fails the whole listing.
+   */
+  async list(): Promise<TargetFile[]> {
+    const updater = await this.#updater();
+    const out: TargetFile[] = [];
+    for (const path of await this.#candidatePaths()) {
+      let target: TargetFile | undefined;
+      try {
+        target = await updater.getTargetInfo(path);
+      } catch (error) {
+        // A signed but unsafe path is never handed out; skip it like the Updater does.
+        if (error instanceof TufError && error.code === 'ERR_TUF_UNSAFE_PATH') continue;
+        throw storeError(error);
+      }
+      if (target !== undefined) out.push(target);
+    }
+    return out;
+  }
+
+  /** A fresh, refreshed Updater on the published repository. */
+  async #updater(): Promise<Updater> {
+    let root: Uint8Array;
+    try {
+      root = new Uint8Array(await fs.readFile(this.#trustedRoot));
+    } catch (error) {
+      throw new FleetError(
+        'ERR_TUF_FLEET_STORE',
+        `cannot read the image repository's trusted root ${this.#trustedRoot}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    try {
+      const updater = await Updater.create({
+        metadataBaseUrl: 'metadata/',
+        fetcher: new FileFetcher({ root: this.#repositoryDir }),
+        metadataStore: new MemoryMetadataStore({ root }),
+      });
+      // Tests run the server on an injected clock; in service the Updater reads its own.
+      if (this.#now !== undefined) updater.unsafeSetReferenceTime(this.#now());
+      await updater.refresh();
+      return updater;
+    } catch (error) {
+      throw storeError(error);
+    }
+  }
+
+  /** Target paths named in any targets file of `metadata/`, deduplicated and sorted. */
+  async #candidatePaths(): Promise<string[]> {
+    const dir = join(this.#repositoryDir, 'metadata');
+    const paths = new Set<string>();
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch (error) {
+      throw storeError(error);
+    }
+    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(await fs.readFile(join(dir, name), 'utf8'));
+      } catch {
+        continue; // Not metadata we can read: it names no candidates.
+      }
+      const signed = (doc as { signed?: { _type?: unknown; targets?: unknown } } | null)?.signed;
+      if (signed?._type !== 'targets' || typeof signed.targets !== 'object') continue;
+      for (const path of Object.keys(signed.targets ?? {})) {
+        if (paths.size >= MAX_LISTED) break;
+        paths.add(path);
+      }
+    }
+    return [...paths].sort();
+  }
+}
+
+function storeError(error: unknown): FleetError {
+  if (error instanceof FleetError) return error;
+  if (error instanceof TufError && error.code === 'ERR_TUF_UNSAFE_PATH') {
+    return new FleetError('ERR_TUF_FLEET_BAD_REQUEST', error.message, { cause: error });
+  }
+  return new FleetError(
+    'ERR_TUF_FLEET_STORE',
+    `the image repository's metadata does not verify: ${(error as Error).message}`,
+    { cause: error },
+  );
 }

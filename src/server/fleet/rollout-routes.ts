@@ -1,8 +1,9 @@
 /**
  * Admin API of the rollout engine (issue 15, docs/fleet-server-api.md "Groups, deployments,
  * releases"): groups (operator) and deployments (releaser), every body checked by JSON schema,
- * every write audited in the store's transaction; the fleet overview. Not yet here:
- * `GET /releases` and the device detail's `groups`.
+ * every write audited in the store's transaction; the fleet overview; the releases (the image
+ * repository's targets, read through the server's trusted image lookup, with how many
+ * devices run each).
  *
  * @module
  */
@@ -106,6 +107,43 @@ function stateError(error: unknown): never {
     throw new FleetError('ERR_TUF_FLEET_CONFLICT', error.message, { cause: error });
   }
   throw error;
+}
+
+/** A bare array, like the other rollout listings (`GET /groups`, `GET /deployments`). */
+const RELEASES_RESPONSE = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['targetPath', 'hardwareIds', 'length', 'installedOn'],
+    properties: {
+      targetPath: { type: 'string' },
+      version: { type: 'string' },
+      hardwareIds: { type: 'array', items: { type: 'string' } },
+      releaseCounter: { type: 'integer' },
+      length: { type: 'integer' },
+      installedOn: { type: 'integer' },
+    },
+  },
+} as const;
+
+/** Devices (any status) per installed target path; a device counts once per path. */
+async function installedCounts(ctx: FleetContext): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  let cursor: string | undefined;
+  // Bounded: at most 1,000 pages of 1,000 devices.
+  for (let page = 0; page < 1000; page += 1) {
+    const result = await ctx.store.listDevices({
+      limit: 1000,
+      ...(cursor !== undefined ? { cursor } : {}),
+    });
+    for (const device of result.items) {
+      const paths = new Set(device.ecus.flatMap((e) => e.installedTarget ?? []));
+      for (const path of paths) counts.set(path, (counts.get(path) ?? 0) + 1);
+    }
+    if (result.nextCursor === undefined) break;
+    cursor = result.nextCursor;
+  }
+  return counts;
 }
 
 /** The deployment's report: summary, failures with log links, incompatible devices. */
@@ -263,6 +301,24 @@ export function rolloutRoutes(
       deployments,
     };
   });
+
+  app.get(
+    `${BASE}/releases`,
+    { schema: { response: { 200: RELEASES_RESPONSE } } },
+    async (request) => {
+      await authenticateUser(ctx, request, 'read');
+      const targets = await ctx.images.list();
+      const installed = await installedCounts(ctx);
+      return targets.map((t) => ({
+        targetPath: t.path,
+        ...(t.releaseVersion !== undefined ? { version: t.releaseVersion } : {}),
+        hardwareIds: t.hardwareIds ?? [],
+        ...(t.releaseCounter !== undefined ? { releaseCounter: t.releaseCounter } : {}),
+        length: t.length,
+        installedOn: installed.get(t.path) ?? 0,
+      }));
+    },
+  );
 
   app.get(`${BASE}/deployments`, async (request) => {
     await authenticateUser(ctx, request, 'read');

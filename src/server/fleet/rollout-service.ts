@@ -23,7 +23,11 @@
  * @module
  */
 import { FleetError } from '../../errors.js';
-import { matchesGroup, parseGroupExpression } from '../../fleet/group-expression.js';
+import {
+  type GroupExpression,
+  matchesGroup,
+  parseGroupExpression,
+} from '../../fleet/group-expression.js';
 import {
   applyDeviceReport,
   assignmentsToEnsure,
@@ -55,6 +59,40 @@ const MAX_PAGES = 1000;
 
 const SYSTEM = 'system:rollouts';
 
+/** Whether `device` belongs to `group` now (accepted, and listed or matching the expression). */
+function contains(
+  group: GroupRecord,
+  expression: GroupExpression | undefined,
+  device: FleetDeviceDetail,
+): boolean {
+  if (device.status !== 'accepted') return false;
+  if (group.kind === 'static') return group.devices.includes(device.deviceId);
+  if (expression === undefined) return false;
+  return matchesGroup(expression, {
+    deviceId: device.deviceId,
+    status: device.status,
+    ...(device.model !== undefined ? { model: device.model } : {}),
+    ...(device.hardwareRevision !== undefined ? { hardwareRevision: device.hardwareRevision } : {}),
+    hardwareIds: device.hardwareIds,
+    installed: device.ecus.flatMap((e) =>
+      e.installedTarget !== undefined ? [e.installedTarget] : [],
+    ),
+    attributes: device.attributes,
+  });
+}
+
+/**
+ * The names of the groups (static and dynamic, dynamic evaluated now) that hold `device` — the
+ * same membership rule as {@link groupMembers}, so the device page and the group page agree.
+ */
+export function groupsOf(groups: readonly GroupRecord[], device: FleetDeviceDetail): string[] {
+  return groups
+    .filter((g) =>
+      contains(g, g.kind === 'dynamic' ? parseGroupExpression(g.expression) : undefined, device),
+    )
+    .map((g) => g.name);
+}
+
 /** The group's accepted members now, as inventory details. */
 export async function groupMembers(
   ctx: Pick<FleetContext, 'store'>,
@@ -72,24 +110,7 @@ export async function groupMembers(
     });
     for (const device of result.items) {
       if (wanted !== undefined && !wanted.has(device.deviceId)) continue;
-      if (
-        expression !== undefined &&
-        !matchesGroup(expression, {
-          deviceId: device.deviceId,
-          status: device.status,
-          ...(device.model !== undefined ? { model: device.model } : {}),
-          ...(device.hardwareRevision !== undefined
-            ? { hardwareRevision: device.hardwareRevision }
-            : {}),
-          hardwareIds: device.hardwareIds,
-          installed: device.ecus.flatMap((e) =>
-            e.installedTarget !== undefined ? [e.installedTarget] : [],
-          ),
-          attributes: device.attributes,
-        })
-      ) {
-        continue;
-      }
+      if (wanted === undefined && !contains(group, expression, device)) continue;
       out.push(device);
     }
     if (result.nextCursor === undefined) break;
