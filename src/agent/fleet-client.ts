@@ -59,6 +59,11 @@ export interface FleetEcuRegistration {
   hardwareId: string;
   primary: boolean;
   publicKey: PublicKeyData;
+  /**
+   * The image the ECU runs (target path), for the server's record at first registration: the
+   * factory image of a device that never installed an update.
+   */
+  installedTarget?: string;
 }
 
 /** What `register` tells the server besides identity. */

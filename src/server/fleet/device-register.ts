@@ -34,7 +34,14 @@ export interface RegisterBody {
   model?: string;
   hardwareRevision?: string;
   attributes?: Record<string, string>;
-  ecus?: { ecuSerial: string; hardwareId: string; primary?: boolean; publicKey: PublicKeyData }[];
+  ecus?: {
+    ecuSerial: string;
+    hardwareId: string;
+    primary?: boolean;
+    publicKey: PublicKeyData;
+    /** The image the factory flashed: recorded at first registration only (see below). */
+    installedTarget?: string;
+  }[];
   sharedKeyMac?: string;
 }
 
@@ -98,6 +105,49 @@ function ecusOf(body: RegisterBody): { primary: EcuRegistration; secondaries: Ec
     publicKey: e.publicKey,
   });
   return { primary: plain(primary), secondaries: ecus.filter((e) => e !== primary).map(plain) };
+}
+
+/**
+ * The factory images of a first registration: each ECU's `installedTarget`, looked up in the
+ * image repository for the ECU's hardware id, becomes the director's record of what the ECU runs
+ * (Uptane's inventory "at the time of manufacture"), so the device's first manifest is not
+ * refused as reporting an image the director never assigned. Length and hashes come from the
+ * image repository, never from the device: a device whose bytes differ is still caught by the
+ * manifest check. A path the repository does not list for that hardware id is refused.
+ */
+async function withFactoryImages(
+  ctx: FleetContext,
+  body: RegisterBody,
+  ecus: { primary: EcuRegistration; secondaries: EcuRegistration[] },
+): Promise<{ primary: EcuRegistration; secondaries: EcuRegistration[] }> {
+  const factory = async (e: EcuRegistration): Promise<EcuRegistration> => {
+    const given = body.ecus?.find((x) => x.ecuSerial === e.ecuSerial)?.installedTarget;
+    if (given === undefined) return e;
+    let target: Awaited<ReturnType<FleetContext['images']['find']>>;
+    try {
+      target = await ctx.images.find(given, e.hardwareId);
+    } catch (error) {
+      if (error instanceof FleetError && error.code !== 'ERR_TUF_FLEET_STORE') {
+        throw new FleetError(
+          'ERR_TUF_FLEET_BAD_REQUEST',
+          `ECU ${e.ecuSerial}: installedTarget ${given} is not an image of the repository for hardware id ${e.hardwareId} (${error.message})`,
+        );
+      }
+      throw error;
+    }
+    return {
+      ...e,
+      installedImage: {
+        filepath: target.path,
+        length: target.length,
+        hashes: { ...target.hashes },
+      },
+    };
+  };
+  return {
+    primary: await factory(ecus.primary),
+    secondaries: await Promise.all(ecus.secondaries.map(factory)),
+  };
 }
 
 /** Whether `mac` is the fleet secret's HMAC over the body without it (constant time). */
@@ -209,6 +259,11 @@ export async function registerDevice(
       `device ${deviceId} registers for the first time: give its ecus`,
     );
   }
+  // Resolved before anything is written: a bad factory image refuses the whole registration.
+  const factoryEcus =
+    inventory === undefined && ecus !== undefined
+      ? await withFactoryImages(ctx, body, ecus)
+      : undefined;
   if (cert !== undefined && existing === undefined) {
     const holder = await ctx.store.findDeviceByCertificate(cert.sha256);
     if (holder !== undefined) {
@@ -249,8 +304,8 @@ export async function registerDevice(
   } else {
     await ctx.store.updateDevice(deviceId, fields, audit);
   }
-  if (inventory === undefined && ecus !== undefined) {
-    await ctx.director.registerDevice({ deviceId, ...ecus });
+  if (factoryEcus !== undefined) {
+    await ctx.director.registerDevice({ deviceId, ...factoryEcus });
   }
   await ctx.store.appendEvent({
     deviceId,

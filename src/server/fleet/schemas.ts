@@ -63,6 +63,8 @@ export const ECU = {
     hardwareId: ID,
     primary: { type: 'boolean' },
     publicKey: PUBLIC_KEY,
+    /** The image the factory flashed (a target path of the image repository). */
+    installedTarget: { type: 'string', minLength: 1, maxLength: 1024 },
   },
 } as const;
 
