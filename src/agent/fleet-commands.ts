@@ -19,7 +19,12 @@ import type { EcuCycleResult } from '../uptane/primary/primary.js';
 import { type CheckResult, errorOf, LAST_CHECK_FILE, resumeExit } from './commands.js';
 import type { AgentConfig } from './config.js';
 import { type LogLine, nextDelaySeconds } from './daemon.js';
-import { type FleetSession, openFleetSession, storedCorrelationId } from './fleet-wiring.js';
+import {
+  type FleetSession,
+  type FleetSessionHooks,
+  openFleetSession,
+  storedCorrelationId,
+} from './fleet-wiring.js';
 
 /** The fleet part of a cycle's result (`check --json`, `status --json` `lastCheck.fleet`). */
 export interface FleetCycleReport {
@@ -178,7 +183,8 @@ export { storedCorrelationId };
 /**
  * `daemon` in fleet mode: resume, post the manifest, then a cycle per poll interval (back-off
  * after failures, a pending device included) until `signal` aborts or the agent hands over to
- * the reboot into its new image.
+ * the reboot into its new image. `hooks` replace the configured reboot command and add health
+ * checks (a simulator or an integrator's own process; the CLI passes none).
  *
  * @returns the exit code.
  */
@@ -186,8 +192,9 @@ export async function runFleetDaemon(
   config: AgentConfig,
   log: LogLine,
   signal: AbortSignal,
+  hooks: FleetSessionHooks = {},
 ): Promise<number> {
-  const session = await openFleetSession(config, 'tufota-agent daemon');
+  const session = await openFleetSession(config, 'tufota-agent daemon', hooks);
   const say: LogLine = (event, fields = {}) => {
     session.reporter.note(`${event} ${JSON.stringify(fields)}`);
     log(event, fields);

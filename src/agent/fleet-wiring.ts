@@ -162,12 +162,24 @@ export interface FleetSession {
 }
 
 /**
+ * What an embedding program (a simulator, an integrator's own daemon) may give the session
+ * beside the configuration: code instead of the configuration's commands.
+ */
+export interface FleetSessionHooks {
+  /** Called instead of `rebootCommand` when the agent hands over to the new slot. */
+  reboot?: () => Promise<void>;
+  /** Checks added to the configured ones (e.g. "the application answers"). */
+  healthChecks?: HealthCheck[];
+}
+
+/**
  * Open the fleet-mode primary (taking the state-directory lock: `ERR_TUF_LOCKED` if another
  * agent holds it). No network I/O happens here.
  */
 export async function openFleetSession(
   config: AgentConfig,
   purpose: string,
+  hooks: FleetSessionHooks = {},
 ): Promise<FleetSession> {
   const fleet = config.fleet;
   if (fleet === undefined) throw new UsageError('the configuration has no fleet section');
@@ -182,7 +194,7 @@ export async function openFleetSession(
     sink: client,
     correlationId: () => storedCorrelationId(store),
   });
-  const reboot = rebootWith(config.rebootCommand);
+  const reboot = hooks.reboot ?? rebootWith(config.rebootCommand);
   const secondaries = fleet.secondaries.map((url) => new HttpSecondaryTransport(url));
   let primary: Primary;
   try {
@@ -201,6 +213,7 @@ export async function openFleetSession(
         lockPurpose: purpose,
         healthChecks: [
           ...config.healthChecks.map(healthCheckOf),
+          ...(hooks.healthChecks ?? []),
           ...(fleet.healthCheck ? [fleetHealthCheck(client)] : []),
         ],
         ...(config.healthCheckTimeoutMs !== undefined
@@ -226,12 +239,14 @@ export async function openFleetSession(
     throw error;
   }
   const register = async () => {
+    const installed = await primary.ecu.installedImage();
     const ecus = [
       {
         ecuSerial: fleet.ecuSerial,
         hardwareId: config.hardwareId,
         primary: true,
         publicKey: signer.publicKey,
+        ...(installed !== undefined ? { installedTarget: installed.filepath } : {}),
       },
     ];
     return client.register({
