@@ -1,0 +1,264 @@
+/**
+ * The rollout scenario of issue 15 on a {@link FleetSimulation}: three groups, a phased rollout
+ * of a good release that reaches every compatible device (and lists the incompatible ones), then
+ * a bad release that pauses itself after its canary phase with the failed devices rolled back.
+ * Everything goes through the admin API, as an operator (or the dashboard) would do it.
+ *
+ * Shared by the simulation test and `npm run demo:fleet`: the test asserts on the returned
+ * report, the demo prints it.
+ *
+ * @module
+ */
+import { InvalidStateError } from '../errors.js';
+import type { AdminAnswer, FleetSimulation } from './fleet-simulation.js';
+import { SIMULATION_RELEASES } from './fleet-simulation.js';
+
+/** A deployment's report as `GET /deployments/<id>` answers it. */
+export interface DeploymentReport {
+  deployment: {
+    id: string;
+    release: string;
+    group: string;
+    status: string;
+    statusReason?: string;
+    phase: number;
+    devices: Record<string, { phase: number; state: string; reason?: string; attempts: number }>;
+    incompatible: Record<string, string>;
+    timeline: { at: string; event: string }[];
+  };
+  summary: Record<string, number>;
+  failures: { deviceId: string; state: string; reason: string | null; logs: string }[];
+  incompatible: { deviceId: string; reason: string }[];
+}
+
+/** What the scenario saw. */
+export interface RolloutScenarioReport {
+  /** Group name → member device ids (evaluated by the server). */
+  groups: Record<string, string[]>;
+  /** The good release to the `bergen` group, after it completed. */
+  good: DeploymentReport;
+  /** The bad release to the `oslo` group, after it paused itself. */
+  bad: DeploymentReport;
+  /** Installed image per device (from the inventory, i.e. from verified manifests) at the end. */
+  installed: Record<string, string | undefined>;
+  /** `GET /overview` at the end. */
+  overview: { versions: { targetPath: string; devices: number }[] };
+  /** Seconds each part took. */
+  seconds: { firstContact: number; good: number; bad: number };
+}
+
+function ok(answer: AdminAnswer, what: string): AdminAnswer {
+  if (answer.status >= 300) {
+    throw new InvalidStateError(
+      `${what} failed: HTTP ${answer.status} ${JSON.stringify(answer.json)}`,
+    );
+  }
+  return answer;
+}
+
+async function installedMap(sim: FleetSimulation): Promise<Record<string, string | undefined>> {
+  const out: Record<string, string | undefined> = {};
+  let cursor: string | undefined;
+  for (let page = 0; page < 100; page += 1) {
+    const query = `devices?limit=500${cursor !== undefined ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const answer = ok(await sim.admin('GET', query), 'listing devices');
+    for (const d of answer.json.items as {
+      deviceId: string;
+      ecus: { installedTarget?: string }[];
+    }[]) {
+      out[d.deviceId] = d.ecus[0]?.installedTarget;
+    }
+    cursor = answer.json.nextCursor;
+    if (cursor === undefined) break;
+  }
+  return out;
+}
+
+async function deployment(sim: FleetSimulation, id: string): Promise<DeploymentReport> {
+  return ok(await sim.admin('GET', `deployments/${encodeURIComponent(id)}`), 'reading a deployment')
+    .json as DeploymentReport;
+}
+
+function progressLine(report: DeploymentReport): string {
+  const s = report.summary;
+  const parts = Object.entries(s)
+    .filter(([, n]) => n > 0)
+    .map(([state, n]) => `${state} ${n}`);
+  return `${report.deployment.release} → ${report.deployment.group}: ${report.deployment.status}, phase ${report.deployment.phase + 1}, ${parts.join(', ') || 'no device yet'}`;
+}
+
+/**
+ * Run the scenario on a created (not yet started) simulation. Bounded: each wait gives up after
+ * `timeoutMs` (default 5 minutes) with the devices' last errors.
+ */
+export async function runRolloutScenario(
+  sim: FleetSimulation,
+  options: { log?: (line: string) => void; timeoutMs?: number } = {},
+): Promise<RolloutScenarioReport> {
+  const log = options.log ?? (() => {});
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const total = sim.devices.length;
+
+  // 1. Power on: every device registers and reports its factory image in a signed manifest.
+  let t0 = Date.now();
+  sim.start();
+  await sim.waitFor(
+    'every device reporting its factory image',
+    async () => {
+      const installed = await installedMap(sim);
+      const known = Object.values(installed).filter((x) => x !== undefined).length;
+      return known === total ? true : undefined;
+    },
+    {
+      timeoutMs,
+      everyMs: 500,
+      progress: (ms) => log(`  ${Math.round(ms / 1000)} s: waiting for first contact`),
+    },
+  );
+  const firstContact = (Date.now() - t0) / 1000;
+  log(
+    `all ${total} devices registered and reported their factory image (${firstContact.toFixed(1)} s)`,
+  );
+
+  // 2. Three groups: two dynamic (saved queries), one static.
+  const lab = sim.devices.filter((d) => d.site === 'lab').map((d) => d.deviceId);
+  ok(
+    await sim.admin('POST', 'groups', {
+      name: 'oslo',
+      kind: 'dynamic',
+      expression: 'model=gw-200 and site=oslo',
+    }),
+    'creating group oslo',
+  );
+  ok(
+    await sim.admin('POST', 'groups', {
+      name: 'bergen',
+      kind: 'dynamic',
+      expression: 'site=bergen',
+    }),
+    'creating group bergen',
+  );
+  ok(
+    await sim.admin('POST', 'groups', { name: 'lab', kind: 'static', devices: lab }),
+    'creating group lab',
+  );
+  const groups: Record<string, string[]> = {};
+  for (const name of ['oslo', 'bergen', 'lab']) {
+    groups[name] = ok(await sim.admin('GET', `groups/${name}`), `reading group ${name}`).json
+      .members as string[];
+    log(`group ${name}: ${groups[name]?.length} devices`);
+  }
+
+  // 3. A good release to bergen: canary 5 devices, then half, then the rest.
+  t0 = Date.now();
+  const goodId = ok(
+    await sim.admin('POST', 'deployments', {
+      release: SIMULATION_RELEASES.good,
+      group: 'bergen',
+      policy: {
+        phases: [{ devices: 5 }, { percent: 50 }, { percent: 100 }],
+        soakSeconds: 0,
+        maxFailureRate: 0.2,
+        maxConcurrent: 25,
+        updateControl: 'forced',
+      },
+    }),
+    'creating the good deployment',
+  ).json.id as string;
+  log(`deployment ${goodId}: ${SIMULATION_RELEASES.good} to bergen, phases 5 / 50 % / 100 %`);
+  const good = await sim.waitFor(
+    'the good deployment completing',
+    async () => {
+      const report = await deployment(sim, goodId);
+      if (report.deployment.status === 'completed') return report;
+      if (report.deployment.status !== 'running') {
+        throw new InvalidStateError(
+          `the good deployment stopped: ${progressLine(report)} (${report.deployment.statusReason})`,
+        );
+      }
+      return undefined;
+    },
+    {
+      timeoutMs,
+      progress: () => {
+        void deployment(sim, goodId).then(
+          (r) => log(`  ${progressLine(r)}`),
+          () => {},
+        );
+      },
+    },
+  );
+  const goodSeconds = (Date.now() - t0) / 1000;
+  log(
+    `  ${progressLine(good)} (${goodSeconds.toFixed(1)} s); incompatible: ${good.incompatible.length}`,
+  );
+
+  // 4. A bad release to oslo: canary 10 devices; more than 20 % failing pauses it.
+  t0 = Date.now();
+  const badId = ok(
+    await sim.admin('POST', 'deployments', {
+      release: SIMULATION_RELEASES.bad,
+      group: 'oslo',
+      policy: {
+        phases: [{ devices: 10 }, { percent: 50 }, { percent: 100 }],
+        soakSeconds: 0,
+        maxFailureRate: 0.2,
+        maxConcurrent: 25,
+        updateControl: 'forced',
+      },
+    }),
+    'creating the bad deployment',
+  ).json.id as string;
+  log(
+    `deployment ${badId}: ${SIMULATION_RELEASES.bad} to oslo, canary 10 devices, pause above 20 % failures`,
+  );
+  const bad = await sim.waitFor(
+    'the bad deployment pausing itself',
+    async () => {
+      const report = await deployment(sim, badId);
+      const canary = Object.values(report.deployment.devices);
+      const settled = canary.every((d) =>
+        ['succeeded', 'failed', 'rolledBack', 'skipped'].includes(d.state),
+      );
+      if (report.deployment.status === 'paused' && settled) return report;
+      if (report.deployment.status === 'completed' || report.deployment.status === 'aborted') {
+        throw new InvalidStateError(`the bad deployment did not pause: ${progressLine(report)}`);
+      }
+      return undefined;
+    },
+    {
+      timeoutMs,
+      progress: () => {
+        void deployment(sim, badId).then(
+          (r) => log(`  ${progressLine(r)}`),
+          () => {},
+        );
+      },
+    },
+  );
+  const badSeconds = (Date.now() - t0) / 1000;
+  log(`  ${progressLine(bad)} (${badSeconds.toFixed(1)} s): ${bad.deployment.statusReason ?? ''}`);
+
+  // The rolled-back devices report their old image again before the end is read.
+  const rolledBack = bad.failures.map((f) => f.deviceId);
+  await sim.waitFor(
+    'the rolled-back devices reporting their factory image',
+    async () => {
+      const installed = await installedMap(sim);
+      return rolledBack.every((id) => installed[id] === SIMULATION_RELEASES.factory)
+        ? true
+        : undefined;
+    },
+    { timeoutMs, everyMs: 500 },
+  );
+  const installed = await installedMap(sim);
+  const overview = ok(await sim.admin('GET', 'overview'), 'reading the overview').json;
+  return {
+    groups,
+    good,
+    bad,
+    installed,
+    overview,
+    seconds: { firstContact, good: goodSeconds, bad: badSeconds },
+  };
+}
