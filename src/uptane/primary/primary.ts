@@ -10,7 +10,12 @@
  *    integrator's {@link PrimaryOptions.consent} is asked before anything is downloaded; without
  *    a yes every assigned ECU's outcome is `deferred` (nothing is sent to the secondaries) and
  *    the next cycle asks again. A yes is remembered (`ecu-consent`) for exactly that correlation
- *    id and those images, so the cycles after a reboot do not ask again;
+ *    id and those images, so the cycles after a reboot do not ask again. While deferring, the
+ *    director's verified state is persisted (its correlation id is the update's) but the image
+ *    repository's is not (it is read again when the update goes ahead), and director files read
+ *    meanwhile are kept in memory for the secondaries; not done: a director root rotated while
+ *    deferring *and* a primary restart before the update goes ahead leave full/partial
+ *    secondaries without the intermediate root (they refuse until the next rotation is sent);
  * 3. §5.4.2.5: download every assigned image and check its length and every hash;
  * 4. §5.4.2.7–§5.4.2.8: send each secondary the metadata files it needs (all that were read: a
  *    full-verification secondary needs both repositories) and its image; the secondary verifies
@@ -131,6 +136,8 @@ export class Primary {
   readonly #options: PrimaryOptions;
   #queue: Promise<unknown> = Promise.resolve();
   #installationReport: Record<string, unknown> | undefined;
+  /** Director files read in deferred cycles of this process, not yet forwarded. */
+  #deferredDirectorFiles: Record<string, Uint8Array> = {};
 
   private constructor(ecu: Ecu, options: PrimaryOptions) {
     this.ecu = ecu;
@@ -199,9 +206,10 @@ export class Primary {
       ...(options.limits !== undefined ? { limits: options.limits } : {}),
     });
     await ecu.saveTrusted('director', result.director);
-    if (result.image !== undefined) await ecu.saveTrusted('image', result.image);
     const files = {
-      director: Object.fromEntries(result.files.director),
+      // Director files read while deferring (new roots among them) still have to reach the
+      // secondaries, which got nothing then; what was read now wins.
+      director: { ...this.#deferredDirectorFiles, ...Object.fromEntries(result.files.director) },
       image: Object.fromEntries(result.files.image),
     };
     // A partial-verification secondary reads the director's `targets.json` every time, even
@@ -225,7 +233,10 @@ export class Primary {
       !(await this.#consented(result, infos, ownInstalled))
     ) {
       // Deferred: no download, nothing sent to a secondary (a bundle naming an image without
-      // its bytes would read as a failure there).
+      // its bytes would read as a failure there). The image repository's new state is not
+      // persisted, so the cycle that goes ahead reads it again — snapshot, targets and
+      // delegated roles — and forwards all of it to full-verification secondaries.
+      this.#deferredDirectorFiles = files.director;
       for (const serial of [...infos.map((i) => i.ecuSerial), ecu.ecuSerial]) {
         const verified = result.images.find((v) => v.assignment.ecuSerial === serial);
         const path = verified?.imageTarget.path;
@@ -237,6 +248,8 @@ export class Primary {
         });
       }
     } else {
+      if (result.image !== undefined) await ecu.saveTrusted('image', result.image);
+      this.#deferredDirectorFiles = {};
       await this.#distribute(result, infos, files, outcomes);
       // Step 5: the primary's own image, last.
       if (own === undefined) {
