@@ -32,6 +32,9 @@ function rollouts(): RolloutStore {
   return store;
 }
 
+/** Device tokens of the registered devices (for device API calls). */
+const deviceTokens = new Map<string, string>();
+
 async function register(deviceId: string, hardwareId = 'gateway'): Promise<void> {
   const device = await simDevice(deviceId);
   const pre = await fleet.call('POST', '/api/admin/v1/devices', {
@@ -40,6 +43,7 @@ async function register(deviceId: string, hardwareId = 'gateway'): Promise<void>
   });
   expect(pre.status, pre.text).toBe(201);
   const token = await deviceToken(fleet, device);
+  deviceTokens.set(deviceId, token);
   const body = device.registerBody();
   (body.ecus as { hardwareId: string }[])[0]!.hardwareId = hardwareId;
   const res = await fleet.call('POST', '/api/device/v1/register', { token, body });
@@ -116,11 +120,17 @@ describe('RolloutService', () => {
     });
 
     await service.report(first!, 'ask-1', 'deferred');
-    await service.report(second!, 'ask-1', 'deferred');
+    // Through the device API, as the agent reports it.
+    const posted = await fleet.call('POST', '/api/device/v1/events', {
+      token: deviceTokens.get(second!) as string,
+      body: { phase: 'deferred', result: 'pending', correlationId: 'ask-1' },
+    });
+    expect(posted.status, posted.text).toBe(204);
     await service.tick();
     let d = (await store.getDeployment('ask-1'))!.deployment;
     expect(d.status).toBe('running');
     expect(d.devices[first!]).toMatchObject({ state: 'pending', reason: DEFERRED_REASON });
+    expect(d.devices[second!]).toMatchObject({ state: 'pending', reason: DEFERRED_REASON });
     // Once it goes ahead, the consent reason does not stick to the device.
     await service.report(first!, 'ask-1', 'writing');
     d = (await store.getDeployment('ask-1'))!.deployment;
