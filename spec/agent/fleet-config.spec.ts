@@ -33,7 +33,9 @@ describe('parseAgentConfig: fleet section', () => {
       secondaries: [],
       healthCheck: true,
       timeoutMs: 30_000,
+      consentTimeoutMs: 60_000,
     });
+    expect(config.fleet).not.toHaveProperty('consentCommand');
     expect(config.server).toEqual({
       metadataUrl: 'https://fleet.example.com:8443/repo/metadata/',
       targetsUrl: 'https://fleet.example.com:8443/repo/targets/',
@@ -55,9 +57,13 @@ describe('parseAgentConfig: fleet section', () => {
         secondaries: ['http://10.0.0.7:9000'],
         healthCheck: false,
         timeoutMs: 5000,
+        consentCommand: ['/usr/libexec/ask-driver', '--screen', 'main'],
+        consentTimeoutMs: 120_000,
       },
     });
     expect(mtls.fleet).toMatchObject({
+      consentCommand: ['/usr/libexec/ask-driver', '--screen', 'main'],
+      consentTimeoutMs: 120_000,
       provisioning: { mode: 'mtls', cert: '/etc/tufota/dev.pem', key: '/etc/tufota/dev.key' },
       attributes: { site: 'oslo' },
       secondaries: ['http://10.0.0.7:9000'],
@@ -116,8 +122,13 @@ describe('parseAgentConfig: fleet section', () => {
     [{ ...minimal, trustedRoot: '/r.json' }, 'config trustedRoot: not used with a fleet section'],
     [
       { ...minimal, updateControl: { mode: 'consent', approvalFile: '/a' } },
-      'config updateControl.mode: consent is not available in fleet mode',
+      'config updateControl.mode: not used in fleet mode: each deployment says whether the device asks for consent, and fleet.consentCommand answers',
     ],
+    [f({ consentCommand: '/bin/ask' }), 'config fleet.consentCommand: expected a non-empty array'],
+    [f({ consentCommand: [] }), 'config fleet.consentCommand: expected a non-empty array'],
+    [f({ consentCommand: ['/bin/ask', ''] }), 'config fleet.consentCommand: expected a non-empty'],
+    [f({ consentTimeoutMs: 50 }), 'config fleet.consentTimeoutMs: expected an integer from 100'],
+    [f({ consentTimeoutMs: 1.5 }), 'config fleet.consentTimeoutMs: expected an integer'],
     [{ ...minimal, slots: undefined }, 'config slots: expected an object'],
   ])('refuses %j', (value, message) => {
     expect(() => parseAgentConfig(value)).toThrow(message as string);

@@ -6,7 +6,9 @@
  * `fleet-e2e.spec.ts`). Proves the device side: an assignment is verified, installed, committed
  * after the reboot; the manifest reaches the director, whose inventory then shows the image;
  * phases and log tails are posted with the director's correlation id; a release whose trial
- * cannot reach the server's `/health` rolls back, and its log tail says why.
+ * cannot reach the server's `/health` rolls back, and its log tail says why; a consent deployment
+ * asks `fleet.consentCommand` (request on stdin and in the environment) and is deferred — a
+ * `deferred` phase posted, nothing installed — until it exits 0.
  */
 import { promises as fs } from 'node:fs';
 import * as http from 'node:http';
@@ -198,8 +200,8 @@ afterAll(async () => {
   if (dir) await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function cycle() {
-  const session = await openFleetSession(config, 'fleet-session spec');
+async function cycle(with_: AgentConfig = config) {
+  const session = await openFleetSession(with_, 'fleet-session spec');
   try {
     return await fleetCycle(session);
   } finally {
@@ -290,5 +292,74 @@ describe('fleet mode over a loopback device API', { timeout: 120_000 }, () => {
       .flatMap((l) => l.lines)
       .join('\n');
     expect(tail).toContain('fleet server (GET /health)');
+  });
+
+  it('a consent deployment asks fleet.consentCommand: no (or no answer) defers, yes installs', async () => {
+    const V4 = makeImage(150_000, 4);
+    await imageRepo.addTarget('gateway/fw-4.img', V4, {
+      hardwareIds: ['gateway'],
+      releaseCounter: 4,
+      version: '4.0.0',
+    });
+    await imageRepo.publish();
+    const entry = imageRepo.getTarget('gateway/fw-4.img')?.target;
+    await director.assign('vin-1', 'campaign-4', [{ ecuSerial: 'gw-1', target: entry as never }], {
+      updateControl: 'consent',
+    });
+    const fleet = config.fleet as NonNullable<AgentConfig['fleet']>;
+    const withConsent = (consentCommand: string[] | undefined, consentTimeoutMs = 10_000) => ({
+      ...config,
+      fleet: { ...fleet, consentTimeoutMs, ...(consentCommand ? { consentCommand } : {}) },
+    });
+    const request = path.join(dir, 'consent-request.json');
+
+    // The integrator says no: the request arrived on stdin and in the environment.
+    const declined = await cycle(
+      withConsent([
+        'sh',
+        '-c',
+        'cat > "$0"; echo "$TUFOTA_CORRELATION_ID $TUFOTA_DEVICE_ID $TUFOTA_TARGETS" > "$0.env"; exit 3',
+        request,
+      ]),
+    );
+    expect(declined).toMatchObject({
+      action: 'deferred',
+      fleet: { correlationId: 'campaign-4', ecus: [{ outcome: 'deferred' }], manifest: 'sent' },
+    });
+    expect(declined.reason).toContain('consent');
+    expect(JSON.parse(await fs.readFile(request, 'utf8'))).toEqual({
+      correlationId: 'campaign-4',
+      deviceId: 'vin-1',
+      images: [{ ecuSerial: 'gw-1', targetPath: 'gateway/fw-4.img', length: V4.length }],
+    });
+    expect((await fs.readFile(`${request}.env`, 'utf8')).trim()).toBe(
+      'campaign-4 vin-1 gateway/fw-4.img',
+    );
+    expect(events).toContainEqual(
+      expect.objectContaining({ phase: 'deferred', correlationId: 'campaign-4' }),
+    );
+    expect(events.filter((e) => e.correlationId === 'campaign-4').map((e) => e.phase)).toEqual([
+      'deferred',
+    ]);
+    expect((await director.device('vin-1'))?.ecus[0]?.installedImage?.filepath).toBe(
+      'gateway/fw-2.img',
+    );
+
+    // No command configured: deferred, and the reason says why.
+    const unasked = await cycle(withConsent(undefined));
+    expect(unasked.action).toBe('deferred');
+    expect(unasked.reason).toContain('no fleet.consentCommand');
+
+    // A command that does not answer in time is killed: a no.
+    const started = Date.now();
+    expect((await cycle(withConsent(['sleep', '30'], 300))).action).toBe('deferred');
+    expect(Date.now() - started).toBeLessThan(10_000);
+
+    // Yes: installed like any assignment.
+    const accepted = await cycle(withConsent(['true']));
+    expect(accepted).toMatchObject({
+      action: 'install',
+      fleet: { correlationId: 'campaign-4', ecus: [{ outcome: 'installing' }] },
+    });
   });
 });

@@ -23,6 +23,7 @@ import { createStaticServer, type StaticServer } from '../../src/server/index.js
 import { FsRepositoryStorage } from '../../src/storage/fs-repository-storage.js';
 import { HttpFetcher } from '../../src/transport/http-fetcher.js';
 import {
+  type ConsentCallback,
   createDirectorServer,
   createSecondaryServer,
   Director,
@@ -122,11 +123,13 @@ export interface Vehicle {
   setImageReader(reader: MetadataReader): void;
   /** The image repository's entry for a path. */
   imageEntry(targetPath: string): TargetFile;
+  /** Every image path the primary downloaded, in order. */
+  fetched: string[];
   close(): Promise<void>;
 }
 
 /** Build the whole vehicle and its two repositories; nothing assigned yet. */
-export async function makeVehicle(): Promise<Vehicle> {
+export async function makeVehicle(options: { consent?: ConsentCallback } = {}): Promise<Vehicle> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'tufota-uptane-'));
   // Image repository: offline-style keys, one delegation for brake images.
   const repoKey = await InMemorySigner.generate('ed25519');
@@ -202,18 +205,24 @@ export async function makeVehicle(): Promise<Vehicle> {
   const vehicle = {
     directorReader: httpMetadataReader(fetcher, directorServer.deviceUrl(DEVICE)),
     imageReader: httpMetadataReader(fetcher, `${imageServer.url}/metadata/`),
+    fetched: [] as string[],
   } as Vehicle;
+  const download = httpImageFetcher(fetcher, `${imageServer.url}/targets/`);
   const primary = await Primary.create({
     ...common(rig(PRIMARY)),
     // Indirections so that tests can swap in an attacker's reader.
     directorReader: (name, max) => vehicle.directorReader(name, max),
     imageReader: (name, max) => vehicle.imageReader(name, max),
-    fetchImage: httpImageFetcher(fetcher, `${imageServer.url}/targets/`),
+    fetchImage: (target) => {
+      vehicle.fetched.push(target.path);
+      return download(target);
+    },
     secondaries: [
       new InProcessSecondaryTransport(full),
       new HttpSecondaryTransport(partialServer.url),
     ],
     sendManifest: httpManifestSender(`${directorServer.deviceUrl(DEVICE)}manifest`),
+    ...(options.consent !== undefined ? { consent: options.consent } : {}),
   });
   await primary.ecu.provision({ director: directorRoot, image: imageRoot });
 

@@ -55,8 +55,12 @@ export const LAST_CHECK_FILE = 'last-check.json';
 /** What `check` found. */
 export interface CheckResult {
   checkedAt: string;
-  /** `install`: a newer release is available; `up-to-date`; `refused`: listed but policy says no; `none`: nothing listed. */
-  action: 'install' | 'up-to-date' | 'refused' | 'none';
+  /**
+   * `install`: a newer release is available; `up-to-date`; `refused`: listed but policy says no;
+   * `deferred` (fleet mode): the deployment needs the integrator's consent, which was not given;
+   * `none`: nothing listed.
+   */
+  action: 'install' | 'up-to-date' | 'refused' | 'deferred' | 'none';
   reason: string;
   target?: { path: string; version?: string; releaseCounter?: number; length: number };
   installed?: { path: string; version?: string };

@@ -75,6 +75,17 @@ export interface FleetConfig {
   healthCheck: boolean;
   /** Milliseconds per request phase (connect, headers, body gaps); default 30 000. */
   timeoutMs: number;
+  /**
+   * Asked before installing a deployment whose update control is `consent`: the program and its
+   * arguments, run with the request as JSON on stdin (`{correlationId, deviceId, images:
+   * [{ecuSerial, targetPath, length}]}`) and in `TUFOTA_CORRELATION_ID`, `TUFOTA_DEVICE_ID`,
+   * `TUFOTA_TARGETS` (space-separated paths). Exit status 0 = consent; anything else, or running
+   * past {@link consentTimeoutMs}, defers the update to the next cycle. Absent: such
+   * deployments are always deferred. Forced deployments never run it.
+   */
+  consentCommand?: string[];
+  /** Milliseconds {@link consentCommand} may run before it is killed (a no); default 60 000. */
+  consentTimeoutMs: number;
 }
 
 /** The validated configuration, defaults applied. */
@@ -322,6 +333,8 @@ function fleetOf(value: unknown, stateDir: string): FleetConfig {
     'secondaries',
     'healthCheck',
     'timeoutMs',
+    'consentCommand',
+    'consentTimeoutMs',
   ]);
   const deviceId = str(raw, 'deviceId', f);
   if (!DEVICE_ID.test(deviceId)) {
@@ -373,6 +386,10 @@ function fleetOf(value: unknown, stateDir: string): FleetConfig {
     secondaries,
     healthCheck: raw.healthCheck !== false,
     timeoutMs: int(raw, 'timeoutMs', f, 100, 600_000) ?? 30_000,
+    ...(raw.consentCommand !== undefined
+      ? { consentCommand: argv(raw.consentCommand, 'fleet.consentCommand') }
+      : {}),
+    consentTimeoutMs: int(raw, 'consentTimeoutMs', f, 100, 3_600_000) ?? 60_000,
   };
 }
 
@@ -421,7 +438,7 @@ export function parseAgentConfig(value: unknown): AgentConfig {
     if ((raw.updateControl as Json | undefined)?.mode === 'consent') {
       fail(
         'updateControl.mode',
-        'consent is not available in fleet mode: the operator’s assignment is the approval',
+        'not used in fleet mode: each deployment says whether the device asks for consent, and fleet.consentCommand answers',
       );
     }
     const rest = parseAgentConfig({

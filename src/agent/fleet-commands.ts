@@ -5,6 +5,11 @@
  * `UpdateAgent` writes, activates, health-checks and commits or rolls back the device's own
  * image exactly as outside fleet mode; this module only sequences them and shapes the output.
  *
+ * A deployment that needs the integrator's consent (`updateControl: consent`) and did not get it
+ * ends the cycle as `deferred`: nothing was downloaded, a `deferred` phase is reported to the
+ * fleet server (once per correlation id and session: the daemon would repeat it every poll),
+ * and the next cycle asks again.
+ *
  * A device still pending acceptance fails its cycle with `ERR_TUF_FLEET_DEVICE_PENDING` (the
  * message names the admin call that accepts it); the daemon keeps polling with back-off.
  *
@@ -43,6 +48,9 @@ export interface FleetCycleReport {
 
 /** `check` in fleet mode: a {@link CheckResult} with the fleet details. */
 export type FleetCheckResult = CheckResult & { fleet?: FleetCycleReport };
+
+/** The correlation id a session last reported `deferred` for (so each poll does not repeat it). */
+const deferredReported = new WeakMap<FleetSession, string>();
 
 /** Post the vehicle manifest; a failure is returned, not thrown (the outcome is decided). */
 export async function sendManifest(session: FleetSession): Promise<FleetCycleReport['manifest']> {
@@ -105,9 +113,22 @@ export async function fleetCycle(
   const own = cycle.ecus.find((e) => e.ecuSerial === fleet.ecuSerial);
   const correlation =
     cycle.correlationId !== undefined ? ` (correlation id ${cycle.correlationId})` : '';
+  const deferred = cycle.ecus.filter((e) => e.outcome === 'deferred');
+  if (deferred.length === 0) deferredReported.delete(session);
+  else if (deferredReported.get(session) !== (cycle.correlationId ?? '')) {
+    deferredReported.set(session, cycle.correlationId ?? '');
+    await session.reporter.report({
+      phase: 'deferred',
+      result: 'pending',
+      at: new Date().toISOString(),
+    });
+  }
   let action: CheckResult['action'];
   let reason: string;
-  if (own?.outcome === 'installing') {
+  if (deferred.length > 0) {
+    action = 'deferred';
+    reason = `${deferred.map((e) => e.targetPath).join(', ')} assigned by the director${correlation} needs the integrator's consent, which was not given${fleet.consentCommand === undefined ? ' (no fleet.consentCommand is configured)' : ''}: nothing was downloaded; the next cycle asks again`;
+  } else if (own?.outcome === 'installing') {
     action = 'install';
     reason = `${own.targetPath} assigned by the director${correlation}: installed into the inactive slot, rebooting`;
   } else if (own?.outcome === 'failed') {

@@ -26,6 +26,7 @@ import { TrustedClock } from '../uptane/time/trusted-clock.js';
 import { HttpSecondaryTransport } from '../uptane/transport/http-secondary.js';
 import type { AgentConfig, FleetConfig } from './config.js';
 import { FleetClient, type FleetProvisioning, type RegistrationStatus } from './fleet-client.js';
+import { consentByCommand } from './fleet-consent.js';
 import { FleetReporter } from './fleet-reporter.js';
 import { healthCheckOf, openSlots, rebootWith } from './wiring.js';
 
@@ -229,6 +230,10 @@ export async function openFleetSession(
       fetchImage: (target) => client.fetchImage(target),
       secondaries,
       sendManifest: (bytes) => client.sendManifest(bytes),
+      // Deployments with updateControl "consent" ask fleet.consentCommand (none: deferred).
+      ...(fleet.consentCommand !== undefined
+        ? { consent: consentByCommand(fleet.consentCommand, fleet.consentTimeoutMs) }
+        : {}),
     });
     await primary.ecu.provision({
       director: new Uint8Array(directorRoot),

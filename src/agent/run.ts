@@ -206,7 +206,7 @@ async function dispatch(
             ? await fleetCheckCommand(config)
             : await checkCommand(config, source);
         const text = [
-          `${result.action === 'install' ? 'update available' : result.action === 'up-to-date' ? 'up to date' : result.action === 'refused' ? 'refused' : 'nothing to install'}: ${result.reason}`,
+          `${result.action === 'install' ? 'update available' : result.action === 'up-to-date' ? 'up to date' : result.action === 'refused' ? 'refused' : result.action === 'deferred' ? 'deferred' : 'nothing to install'}: ${result.reason}`,
           ...(result.installed
             ? [
                 `installed: ${result.installed.path}${result.installed.version ? ` ${result.installed.version}` : ''}`,

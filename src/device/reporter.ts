@@ -20,6 +20,11 @@ export type ReportPhase =
   | 'idle'
   /** A policy check refused the target before any byte was written. */
   | 'refused'
+  /**
+   * Fleet mode: the assignment needs the integrator's consent (`updateControl: consent`) and
+   * did not get it; nothing was downloaded, the next cycle asks again.
+   */
+  | 'deferred'
   /** Health checks ran after a normal (non-update) boot; `warning` when only the network failed. */
   | 'boot'
   /**

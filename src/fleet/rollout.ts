@@ -382,11 +382,30 @@ export function applyDeviceReport(
   if (PROGRESS[report.state] < PROGRESS[device.state]) return current;
   const d = clone(current);
   const next = d.devices[report.deviceId] as RolloutDevice;
+  // A reason belongs to the state it came with (a pending device's "waiting for consent").
+  if (report.state !== device.state) delete next.reason;
   next.state = report.state;
   next.updatedAt = report.at;
   if (report.reason !== undefined) next.reason = report.reason.slice(0, 1024);
   return d;
 }
+
+/**
+ * Devices of an aborted deployment whose director assignment is withdrawn: handed out and not
+ * finished when the abort came (now `skipped` by it, or still downloading, installing or
+ * rebooting). A device that succeeded, failed or rolled back keeps its assignment. Withdrawing
+ * is idempotent in the director, so the caller may repeat it after a crash.
+ */
+export function assignmentsToWithdraw(d: Deployment): string[] {
+  if (d.status !== 'aborted') return [];
+  return Object.entries(d.devices)
+    .filter(([, x]) => x.assignedAt !== undefined && !FINISHED_BY_DEVICE.includes(x.state))
+    .map(([id]) => id)
+    .sort();
+}
+
+/** States a device reaches by itself (not by the operator's abort). */
+const FINISHED_BY_DEVICE: readonly RolloutDeviceState[] = ['succeeded', 'failed', 'rolledBack'];
 
 /**
  * Devices whose assignment must be in place: handed out and not finished. After a restart the
@@ -433,8 +452,10 @@ export function resumeDeployment(current: Deployment, at: string): Deployment {
 
 /**
  * Abort: devices not yet handed an assignment are skipped; devices assigned but not yet started
- * get their assignment cancelled (`cancel` actions); devices already installing finish on their
- * own (a device mid-install is safer left to conclude or roll back by itself).
+ * get their assignment cancelled (`cancel` actions) and are skipped; devices already installing
+ * finish on their own (a device mid-install is safer left to conclude or roll back by itself —
+ * withdrawing its director assignment, see {@link assignmentsToWithdraw}, only stops the next
+ * cycle from starting the release again).
  */
 export function abortDeployment(
   current: Deployment,

@@ -12,6 +12,7 @@
  */
 export {
   type AssignImage,
+  type AssignOptions,
   DEFAULT_DIRECTOR_EXPIRY,
   type DeviceRegistration,
   Director,
@@ -38,6 +39,8 @@ export {
   httpMetadataReader,
 } from './primary/http-readers.js';
 export {
+  type ConsentCallback,
+  type ConsentRequest,
   type EcuCycleResult,
   Primary,
   type PrimaryOptions,
@@ -74,6 +77,7 @@ export {
   directorCustomOf,
   type EcuAssignment,
   readDirectorTargets,
+  type UpdateControl,
 } from './verify/director-targets.js';
 export {
   type FullVerificationInput,

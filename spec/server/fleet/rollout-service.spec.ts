@@ -5,8 +5,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDeployment, stepDeployment } from '../../../src/fleet/rollout.js';
+import { Metadata, type Targets } from '../../../src/models/index.js';
 import { openConfiguredStore } from '../../../src/server/fleet/open-store.js';
-import { RolloutService } from '../../../src/server/fleet/rollout-service.js';
+import { DEFERRED_REASON, RolloutService } from '../../../src/server/fleet/rollout-service.js';
 import { startFleetServer } from '../../../src/server/fleet/server.js';
 import type { RolloutStore } from '../../../src/server/store/rollout-store.js';
 import { SqlRolloutStore } from '../../../src/server/store/sql-rollout-store.js';
@@ -31,6 +32,9 @@ function rollouts(): RolloutStore {
   return store;
 }
 
+/** Device tokens of the registered devices (for device API calls). */
+const deviceTokens = new Map<string, string>();
+
 async function register(deviceId: string, hardwareId = 'gateway'): Promise<void> {
   const device = await simDevice(deviceId);
   const pre = await fleet.call('POST', '/api/admin/v1/devices', {
@@ -39,6 +43,7 @@ async function register(deviceId: string, hardwareId = 'gateway'): Promise<void>
   });
   expect(pre.status, pre.text).toBe(201);
   const token = await deviceToken(fleet, device);
+  deviceTokens.set(deviceId, token);
   const body = device.registerBody();
   (body.ecus as { hardwareId: string }[])[0]!.hardwareId = hardwareId;
   const res = await fleet.call('POST', '/api/device/v1/register', { token, body });
@@ -80,7 +85,133 @@ afterEach(async () => {
   await fleet.close();
 });
 
+/** The top-level custom and target paths of a device's director targets. */
+async function directorTargets(deviceId: string): Promise<{ custom: unknown; paths: string[] }> {
+  const bytes = await fleet.server.context.director.metadata(deviceId, 'targets.json');
+  const signed = Metadata.fromBytes(bytes as Uint8Array, 'targets').signed as Targets;
+  return { custom: signed.unrecognized.custom, paths: Object.keys(signed.targets) };
+}
+
 describe('RolloutService', () => {
+  it('a consent deployment signs updateControl into the director targets; a deferred device stays pending', async () => {
+    const store = rollouts();
+    const service = new RolloutService(fleet.server.context, store);
+    await store.createDeployment(
+      createDeployment({
+        id: 'ask-1',
+        release: IMAGE_V2.path,
+        group: 'all',
+        policy: { ...policy, phases: [{ percent: 100 }], updateControl: 'consent' },
+        at: AT,
+      }),
+      AT,
+      audit,
+    );
+    await service.tick();
+    const [first, second] = Object.keys((await store.getDeployment('ask-1'))!.deployment.devices);
+    expect(first).toBeDefined();
+    // Read back through the fleet store's director inventory (the record as JSON, kept whole).
+    expect((await fleet.server.context.director.device(first!))?.assignment?.updateControl).toBe(
+      'consent',
+    );
+    expect(await directorTargets(first!)).toEqual({
+      custom: { deviceId: first, correlationId: 'ask-1', updateControl: 'consent' },
+      paths: [IMAGE_V2.path],
+    });
+
+    await service.report(first!, 'ask-1', 'deferred');
+    // Through the device API, as the agent reports it.
+    const posted = await fleet.call('POST', '/api/device/v1/events', {
+      token: deviceTokens.get(second!) as string,
+      body: { phase: 'deferred', result: 'pending', correlationId: 'ask-1' },
+    });
+    expect(posted.status, posted.text).toBe(204);
+    await service.tick();
+    let d = (await store.getDeployment('ask-1'))!.deployment;
+    expect(d.status).toBe('running');
+    expect(d.devices[first!]).toMatchObject({ state: 'pending', reason: DEFERRED_REASON });
+    expect(d.devices[second!]).toMatchObject({ state: 'pending', reason: DEFERRED_REASON });
+    // Once it goes ahead, the consent reason does not stick to the device.
+    await service.report(first!, 'ask-1', 'writing');
+    d = (await store.getDeployment('ask-1'))!.deployment;
+    expect(d.devices[first!]?.state).toBe('downloading');
+    expect(d.devices[first!]).not.toHaveProperty('reason');
+    // A late deferred report never moves a device back.
+    await service.report(first!, 'ask-1', 'deferred');
+    expect((await store.getDeployment('ask-1'))!.deployment.devices[first!]?.state).toBe(
+      'downloading',
+    );
+
+    // A forced deployment's targets keep the custom they always had.
+    await store.createDeployment(
+      createDeployment({ id: 'forced-1', release: IMAGE_V2.path, group: 'all', policy, at: AT }),
+      AT,
+      audit,
+    );
+    await service.step('forced-1');
+    const [forced] = Object.keys((await store.getDeployment('forced-1'))!.deployment.devices);
+    expect((await directorTargets(forced!)).custom).toEqual({
+      deviceId: forced,
+      correlationId: 'forced-1',
+    });
+  });
+
+  it('abort withdraws the director assignments of unfinished devices only, and only its own', async () => {
+    const store = rollouts();
+    const service = new RolloutService(fleet.server.context, store);
+    await store.createDeployment(
+      createDeployment({
+        id: 'stop-1',
+        release: IMAGE_V2.path,
+        group: 'all',
+        policy: { ...policy, phases: [{ percent: 100 }], maxConcurrent: 4 },
+        at: AT,
+      }),
+      AT,
+      audit,
+    );
+    await service.tick();
+    const devices = (await store.getDeployment('stop-1'))!.deployment.devices;
+    const assigned = Object.keys(devices).filter((id) => devices[id]?.assignedAt !== undefined);
+    const waiting = Object.keys(devices).filter((id) => devices[id]?.assignedAt === undefined);
+    expect(assigned).toHaveLength(4);
+    expect(waiting).toHaveLength(1);
+    const [deferred, done, downloading, taken] = assigned as [string, string, string, string];
+    await service.report(deferred, 'stop-1', 'deferred');
+    await service.report(done, 'stop-1', 'committed');
+    await service.report(downloading, 'stop-1', 'writing');
+    // A later deployment's assignment reached `taken` meanwhile: the abort must not wipe it.
+    const director = fleet.server.context.director;
+    const reassign = async (id: string, correlationId: string) => {
+      const ecu = (await director.device(id))?.ecus.find((e) => e.primary);
+      const target = await fleet.server.context.images.find(IMAGE_V2.path, 'gateway');
+      await director.assign(id, correlationId, [{ ecuSerial: ecu!.ecuSerial, target }]);
+    };
+    await reassign(taken, 'later-1');
+
+    const abort = await fleet.call('POST', '/api/admin/v1/deployments/stop-1/abort', {
+      token: fleet.tokens.releaser,
+      body: { reason: 'bad release' },
+    });
+    expect(abort.status, abort.text).toBe(200);
+    for (const id of [deferred, downloading]) {
+      expect((await director.device(id))?.assignment).toBeUndefined();
+      expect((await directorTargets(id)).paths).toEqual([]);
+      const events = (await fleet.store.listEvents(id, { correlationId: 'stop-1' })).items;
+      expect(events.some((e) => e.kind === 'assignment' && e.data.withdrawn === true)).toBe(true);
+    }
+    expect((await director.device(done))?.assignment?.correlationId).toBe('stop-1');
+    expect((await director.device(taken))?.assignment?.correlationId).toBe('later-1');
+    expect((await director.device(waiting[0]!))?.assignment).toBeUndefined();
+
+    // After a crash between saving the abort and withdrawing: the next start withdraws it.
+    await reassign(deferred, 'stop-1');
+    await new RolloutService(fleet.server.context, rollouts()).ensureAssignments();
+    expect((await director.device(deferred))?.assignment).toBeUndefined();
+    expect((await director.device(done))?.assignment?.correlationId).toBe('stop-1');
+    expect((await director.device(taken))?.assignment?.correlationId).toBe('later-1');
+  });
+
   it('assigns the canary first, lists the incompatible device, and the rest after the canary succeeds', async () => {
     const store = rollouts();
     const service = new RolloutService(fleet.server.context, store);

@@ -375,6 +375,8 @@ export function rolloutRoutes(
           auditOf(ctx, request, principal, `deployment.${action}`, `deployment:${id}`),
         );
         if (next.status === 'running') await service.step(id);
+        // After the abort is saved: the unfinished devices' director assignments go.
+        if (action === 'abort') await service.withdrawAssignments(next);
         return deploymentDetail((await rollouts.getDeployment(id))?.deployment ?? next);
       },
     );

@@ -12,11 +12,15 @@
  *   each deployment gets its director assignment re-issued unless the director already holds one
  *   with the deployment's correlation id (idempotent), so a crash between saving a step and
  *   assigning loses nothing and repeats nothing.
- * - {@link RolloutService.report} maps a device's phase report onto `applyDeviceReport`.
+ *   Aborted deployments get their withdrawals repeated the same way.
+ * - {@link RolloutService.report} maps a device's phase report onto `applyDeviceReport`; a
+ *   `deferred` report (the device's integrator did not consent) keeps the device `pending`.
+ * - {@link RolloutService.withdrawAssignments}: after an abort, each assigned device that had not
+ *   finished gets its director assignment cleared (only while it still carries the deployment's
+ *   correlation id), so its next cycle does not start the release.
  *
- * Not done yet: `updateControl` does not reach the device (the director's targets carry no
- * per-assignment custom field yet), and `cancel` leaves the director's assignment in place (the
- * director has no "clear"); both are recorded in the deployment.
+ * The deployment's `updateControl` travels in each assignment: `consent` puts
+ * `updateControl: "consent"` into the device's signed director targets.
  *
  * One instance per process; safe to run in several processes on one database.
  *
@@ -31,6 +35,8 @@ import {
 import {
   applyDeviceReport,
   assignmentsToEnsure,
+  assignmentsToWithdraw,
+  type Deployment,
   type RolloutAction,
   type RolloutCandidate,
   type RolloutDeviceState,
@@ -50,7 +56,12 @@ export const PHASE_TO_STATE: Readonly<Record<string, RolloutDeviceState>> = Obje
   rolledBack: 'rolledBack',
   failed: 'failed',
   refused: 'failed',
+  // The device's integrator has not consented yet (updateControl consent): still to do.
+  deferred: 'pending',
 });
+
+/** The reason a deployment shows for a device whose integrator has not consented yet. */
+export const DEFERRED_REASON = 'waiting for consent on the device';
 
 /** Devices read per page when a group is evaluated. */
 const PAGE = 1000;
@@ -218,40 +229,81 @@ export class RolloutService {
       throw error;
     }
     for (const action of actions) {
-      if (action.type === 'assign') await this.#assign(action.deviceId, id, action.release);
+      if (action.type === 'assign') {
+        await this.#assign(action.deviceId, id, action.release, action.updateControl);
+      }
     }
     return actions;
   }
 
-  /** Re-issue every outstanding assignment whose director entry is missing (at start). */
+  /**
+   * Re-issue every outstanding assignment whose director entry is missing, and repeat the
+   * withdrawals of aborted deployments (at start).
+   */
   async ensureAssignments(): Promise<number> {
     let issued = 0;
     for (const stored of await this.#rollouts.listDeployments({ status: ['running', 'paused'] })) {
-      for (const deviceId of assignmentsToEnsure(stored.deployment)) {
+      const d = stored.deployment;
+      for (const deviceId of assignmentsToEnsure(d)) {
         const record = await this.#ctx.director.device(deviceId);
-        if (record?.assignment?.correlationId === stored.deployment.id) continue;
-        await this.#assign(deviceId, stored.deployment.id, stored.deployment.release);
+        if (record?.assignment?.correlationId === d.id) continue;
+        await this.#assign(deviceId, d.id, d.release, d.policy.updateControl);
         issued += 1;
       }
+    }
+    for (const stored of await this.#rollouts.listDeployments({ status: ['aborted'] })) {
+      await this.withdrawAssignments(stored.deployment);
     }
     return issued;
   }
 
-  async #assign(deviceId: string, deploymentId: string, release: string): Promise<void> {
+  /**
+   * After `deployment` was aborted (and saved): clear the director assignment of every device it
+   * assigned that had not finished ({@link assignmentsToWithdraw}) — only where the director
+   * still holds this deployment's assignment, so a later deployment's is never wiped.
+   * Idempotent. Returns the devices whose assignment was cleared now.
+   */
+  async withdrawAssignments(deployment: Deployment): Promise<string[]> {
+    const cleared: string[] = [];
+    for (const deviceId of assignmentsToWithdraw(deployment)) {
+      const record = await this.#ctx.director.device(deviceId);
+      if (record?.assignment?.correlationId !== deployment.id) continue;
+      if (!(await this.#ctx.director.clearAssignment(deviceId, deployment.id))) continue;
+      cleared.push(deviceId);
+      await this.#ctx.store.appendEvent({
+        deviceId,
+        kind: 'assignment',
+        correlationId: deployment.id,
+        at: this.#ctx.now().toISOString(),
+        data: { withdrawn: true, reason: 'deployment aborted', by: SYSTEM },
+      });
+    }
+    return cleared;
+  }
+
+  async #assign(
+    deviceId: string,
+    deploymentId: string,
+    release: string,
+    updateControl: 'forced' | 'consent',
+  ): Promise<void> {
     const record = await this.#ctx.director.device(deviceId);
     const primary = record?.ecus.find((e) => e.primary) ?? record?.ecus[0];
     if (record === undefined || primary === undefined) return;
     // The image repository's entry, never a length or hash from a client.
     const target = await this.#ctx.images.find(release, primary.hardwareId);
-    await this.#ctx.director.assign(deviceId, deploymentId, [
-      { ecuSerial: primary.ecuSerial, target },
-    ]);
+    await this.#ctx.director.assign(
+      deviceId,
+      deploymentId,
+      [{ ecuSerial: primary.ecuSerial, target }],
+      { updateControl },
+    );
     await this.#ctx.store.appendEvent({
       deviceId,
       kind: 'assignment',
       correlationId: deploymentId,
       at: this.#ctx.now().toISOString(),
-      data: { targetPath: target.path, length: target.length, by: SYSTEM },
+      data: { targetPath: target.path, length: target.length, updateControl, by: SYSTEM },
     });
   }
 
@@ -271,11 +323,12 @@ export class RolloutService {
       const stored = await this.#rollouts.getDeployment(deploymentId);
       if (stored === undefined) return;
       const at = this.#ctx.now().toISOString();
+      const why = reason ?? (phase === 'deferred' ? DEFERRED_REASON : undefined);
       const next = applyDeviceReport(stored.deployment, {
         deviceId,
         state,
         at,
-        ...(reason !== undefined ? { reason } : {}),
+        ...(why !== undefined ? { reason: why } : {}),
       });
       if (next === stored.deployment) return;
       try {

@@ -8,8 +8,10 @@
  * - per device, a `targets.json` naming the image for each ECU serial
  *   (`custom.ecuIdentifiers.<serial>.hardwareId`, `custom.releaseCounter`, `custom.uri?`) with a
  *   top-level `custom: {correlationId, deviceId}` — `deviceId` always, so that no targets file,
- *   empty or not, can be replayed to another device — and its own `snapshot.json` and
- *   `timestamp.json`; no delegations.
+ *   empty or not, can be replayed to another device — plus `updateControl: "consent"` when the
+ *   assignment asks the device's integrator first (absent: forced, so forced assignments keep
+ *   the bytes they always had) — and its own `snapshot.json` and `timestamp.json`; no
+ *   delegations.
  *
  * It also receives vehicle version manifests (`manifest-processing.ts`) and keeps the inventory
  * (`inventory.ts`).
@@ -105,6 +107,15 @@ export interface AssignImage {
   target: TargetFile;
   /** Where the ECU downloads it, if not from the image repository. */
   uri?: string;
+}
+
+/** Options of {@link Director.assign}. */
+export interface AssignOptions {
+  /**
+   * `forced` (default): the device installs at once. `consent`: the device asks its integrator
+   * first (the primary's `consent` callback) and defers the update while the answer is no.
+   */
+  updateControl?: 'forced' | 'consent';
 }
 
 function b64(bytes: Uint8Array): string {
@@ -271,7 +282,12 @@ export class Director {
    * @throws UptaneError `unknown-ecu` for a serial the device does not have.
    * @throws InvalidStateError for an unknown device or an ECU assigned twice.
    */
-  assign(deviceId: string, correlationId: string, images: AssignImage[]): Promise<void> {
+  assign(
+    deviceId: string,
+    correlationId: string,
+    images: AssignImage[],
+    options: AssignOptions = {},
+  ): Promise<void> {
     return this.#serialize(async () => {
       const record = await this.#requireDevice(deviceId);
       const seen = new Set<string>();
@@ -305,9 +321,39 @@ export class Director {
           { filepath: entry.filepath, length: entry.length, hashes: entry.hashes },
         ];
       }
-      record.assignment = { correlationId, images: assigned };
+      record.assignment = {
+        correlationId,
+        images: assigned,
+        ...(options.updateControl === 'consent' ? { updateControl: 'consent' as const } : {}),
+      };
       record.metadata = await this.#generate(record);
       await this.#inventory.saveDevice(record);
+    });
+  }
+
+  /**
+   * Withdraw the device's assignment (a deployment aborted): its targets then name no image,
+   * and new versions of targets, snapshot and timestamp are signed (versions only grow, so the
+   * device takes them as the newer state). With `correlationId`, only an assignment carrying that
+   * id is withdrawn — a later deployment's assignment is never wiped by an earlier one's abort.
+   * Idempotent: with no matching assignment nothing changes (no new versions).
+   *
+   * Images the ECUs were once assigned stay in their `assigned` history, so a device that
+   * finishes an install it had started still reports an image the director knows.
+   *
+   * @returns whether an assignment was withdrawn.
+   * @throws UptaneError `unknown-ecu` for an unknown device.
+   */
+  clearAssignment(deviceId: string, correlationId?: string): Promise<boolean> {
+    return this.#serialize(async () => {
+      const record = await this.#requireDevice(deviceId);
+      const current = record.assignment;
+      if (current === undefined) return false;
+      if (correlationId !== undefined && current.correlationId !== correlationId) return false;
+      delete record.assignment;
+      record.metadata = await this.#generate(record);
+      await this.#inventory.saveDevice(record);
+      return true;
     });
   }
 
@@ -394,6 +440,7 @@ export class Director {
         custom: {
           deviceId: record.deviceId,
           correlationId: record.assignment?.correlationId ?? '',
+          ...(record.assignment?.updateControl === 'consent' ? { updateControl: 'consent' } : {}),
         },
       },
     });

@@ -63,8 +63,11 @@ export interface DeviceRecord {
   deviceId: string;
   primaryEcuSerial: string;
   ecus: EcuRecord[];
-  /** The current assignment (what the director's targets name), if any. */
-  assignment?: { correlationId: string; images: ImageAssignment[] };
+  /**
+   * The current assignment (what the director's targets name), if any. `updateControl`
+   * `consent`: the device asks its integrator before installing (absent: forced).
+   */
+  assignment?: { correlationId: string; images: ImageAssignment[]; updateControl?: 'consent' };
   metadata?: DeviceMetadataRecord;
   /** Attacks the director detected in this device's manifests (e.g. `unassigned-image`). */
   flags?: string[];

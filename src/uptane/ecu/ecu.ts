@@ -7,7 +7,8 @@
  *
  * Persistence goes through a {@link MetadataStore} (an `FsMetadataStore` on a device): the
  * verified bytes of each repository (`director-root`, `director-timestamp`, …, `image-root`, …)
- * and `ecu-state` (report counter, pending attacks) — each key written atomically.
+ * `ecu-state` (report counter, pending attacks) and, on a primary, `ecu-consent` (the update
+ * the integrator last consented to) — each key written atomically.
  *
  * Calls on one instance must not overlap (the primary and secondary classes serialize them).
  *
@@ -209,6 +210,20 @@ export class Ecu {
   /** Attacks detected since the last version report. */
   async pendingAttacks(): Promise<string[]> {
     return (await this.#state()).attacks;
+  }
+
+  /**
+   * The update the integrator last consented to (the primary's fingerprint of correlation id and
+   * images), so that a consented update is not asked about again after a reboot.
+   */
+  async consentedUpdate(): Promise<string | undefined> {
+    const bytes = await this.#store.load('ecu-consent');
+    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  }
+
+  /** Remember the integrator's consent to the update `fingerprint` names. */
+  async recordConsent(fingerprint: string): Promise<void> {
+    await this.#store.save('ecu-consent', new TextEncoder().encode(fingerprint));
   }
 
   /** The release counter floor of the installed image (the agent's anti-rollback floor). */

@@ -6,6 +6,16 @@
  * 2. §5.4.2.4: full verification (§5.4.4.2, `verifyFull`) of both repositories for every ECU of
  *    the vehicle — its own and each secondary's (their serials and hardware ids come from the
  *    transports) — consulting the TAP 4 repository map;
+ *    then, when the verified director targets say `custom.updateControl: "consent"`, the
+ *    integrator's {@link PrimaryOptions.consent} is asked before anything is downloaded; without
+ *    a yes every assigned ECU's outcome is `deferred` (nothing is sent to the secondaries) and
+ *    the next cycle asks again. A yes is remembered (`ecu-consent`) for exactly that correlation
+ *    id and those images, so the cycles after a reboot do not ask again. While deferring, the
+ *    director's verified state is persisted (its correlation id is the update's) but the image
+ *    repository's is not (it is read again when the update goes ahead), and director files read
+ *    meanwhile are kept in memory for the secondaries; not done: a director root rotated while
+ *    deferring *and* a primary restart before the update goes ahead leave full/partial
+ *    secondaries without the intermediate root (they refuse until the next rotation is sent);
  * 3. §5.4.2.5: download every assigned image and check its length and every hash;
  * 4. §5.4.2.7–§5.4.2.8: send each secondary the metadata files it needs (all that were read: a
  *    full-verification secondary needs both repositories) and its image; the secondary verifies
@@ -22,15 +32,49 @@
  *
  * @module
  */
+import { debuglog } from 'node:util';
 import { InvalidStateError, TufError } from '../../errors.js';
 import type { TargetFile } from '../../models/index.js';
 import { Ecu, type EcuOptions } from '../ecu/ecu.js';
-import type { SecondaryTransport, UpdateBundle } from '../transport/secondary-transport.js';
-import { verifyFull } from '../verify/full-verification.js';
+import type {
+  SecondaryInfo,
+  SecondaryTransport,
+  UpdateBundle,
+} from '../transport/secondary-transport.js';
+import { type FullVerificationResult, verifyFull } from '../verify/full-verification.js';
 import { verifyImageBytes } from '../verify/image-checks.js';
 import { signEnvelope, vehicleManifestToJSON } from '../verify/manifest.js';
 import type { ChainLimits, MetadataReader } from '../verify/repository-chain.js';
 import type { RepositoryMap } from '../verify/repository-map.js';
+
+const debug = debuglog('tufota');
+
+/** One image an update would install, as {@link ConsentRequest} lists it. */
+export interface ConsentImage {
+  ecuSerial: string;
+  /** The image's target path (the image repository's name for it). */
+  targetPath: string;
+  /** Its length in bytes (what will be downloaded). */
+  length: number;
+}
+
+/** What the integrator's {@link ConsentCallback} is asked. */
+export interface ConsentRequest {
+  /** The director's correlation id of the update (the fleet server's deployment id). */
+  correlationId: string;
+  deviceId: string;
+  /** Every image the update would install now, one per ECU (already installed ones omitted). */
+  images: ConsentImage[];
+}
+
+/**
+ * Asks the device's integrator (a driver's prompt, a fleet policy, a "parked and charging" check)
+ * whether an update marked `updateControl: consent` may be installed now. Resolve `true` to
+ * install; `false` — or a rejection — defers the update to a later cycle, which asks again.
+ * Called only after the director's metadata verified, at most once per cycle. It should not
+ * take long: the cycle waits for it (bound it, as the agent's `fleet.consentCommand` does).
+ */
+export type ConsentCallback = (request: ConsentRequest) => Promise<boolean>;
 
 /** Options of {@link Primary.create}. */
 export interface PrimaryOptions extends EcuOptions {
@@ -45,13 +89,22 @@ export interface PrimaryOptions extends EcuOptions {
   sendManifest?: (bytes: Uint8Array) => Promise<void>;
   /** The TAP 4 map (default: every path needs both repositories). */
   repositoryMap?: RepositoryMap;
+  /**
+   * Asked before installing an update whose verified director targets carry
+   * `updateControl: "consent"`. Absent: such updates are deferred (never installed) — consent
+   * cannot be given by nobody. Forced updates never ask.
+   */
+  consent?: ConsentCallback;
   limits?: ChainLimits;
 }
 
-/** What happened to one ECU in a cycle. */
+/**
+ * What happened to one ECU in a cycle. `deferred`: an update needs the integrator's consent
+ * (`updateControl: consent`) and did not get it; nothing was downloaded or installed.
+ */
 export interface EcuCycleResult {
   ecuSerial: string;
-  outcome: 'no-update' | 'installing' | 'failed';
+  outcome: 'no-update' | 'installing' | 'failed' | 'deferred';
   targetPath?: string;
   /** Why it failed (an `UptaneError` names the attack). */
   error?: unknown;
@@ -83,6 +136,8 @@ export class Primary {
   readonly #options: PrimaryOptions;
   #queue: Promise<unknown> = Promise.resolve();
   #installationReport: Record<string, unknown> | undefined;
+  /** Director files read in deferred cycles of this process, not yet forwarded. */
+  #deferredDirectorFiles: Record<string, Uint8Array> = {};
 
   private constructor(ecu: Ecu, options: PrimaryOptions) {
     this.ecu = ecu;
@@ -151,9 +206,10 @@ export class Primary {
       ...(options.limits !== undefined ? { limits: options.limits } : {}),
     });
     await ecu.saveTrusted('director', result.director);
-    if (result.image !== undefined) await ecu.saveTrusted('image', result.image);
     const files = {
-      director: Object.fromEntries(result.files.director),
+      // Director files read while deferring (new roots among them) still have to reach the
+      // secondaries, which got nothing then; what was read now wins.
+      director: { ...this.#deferredDirectorFiles, ...Object.fromEntries(result.files.director) },
       image: Object.fromEntries(result.files.image),
     };
     // A partial-verification secondary reads the director's `targets.json` every time, even
@@ -164,46 +220,48 @@ export class Primary {
         files.director[`${role}.json`] = bytes;
       }
     }
+    const own = result.images.find((v) => v.assignment.ecuSerial === ecu.ecuSerial);
+    const current = own === undefined ? undefined : await ecu.installedImage();
+    const ownInstalled =
+      own !== undefined &&
+      current !== undefined &&
+      current.filepath === own.imageTarget.path &&
+      Object.entries(own.imageTarget.hashes).every(([a, h]) => current.hashes[a] === h);
     const outcomes: EcuCycleResult[] = [];
-    // Steps 3–4: each secondary's image, verified here, then by the secondary.
-    for (const [i, transport] of secondaries.entries()) {
-      const serial = (infos[i] as { ecuSerial: string }).ecuSerial;
-      const verified = result.images.find((v) => v.assignment.ecuSerial === serial);
-      const bundle: UpdateBundle = { director: files.director, image: files.image };
-      try {
-        if (verified !== undefined) {
-          const bytes = await options.fetchImage(verified.imageTarget);
-          verifyImageBytes(verified.assignment, bytes);
-          bundle.imageBytes = bytes;
-        }
-        const done = await transport.update(bundle);
+    if (
+      result.updateControl === 'consent' &&
+      !(await this.#consented(result, infos, ownInstalled))
+    ) {
+      // Deferred: no download, nothing sent to a secondary (a bundle naming an image without
+      // its bytes would read as a failure there). The image repository's new state is not
+      // persisted, so the cycle that goes ahead reads it again — snapshot, targets and
+      // delegated roles — and forwards all of it to full-verification secondaries.
+      this.#deferredDirectorFiles = files.director;
+      for (const serial of [...infos.map((i) => i.ecuSerial), ecu.ecuSerial]) {
+        const verified = result.images.find((v) => v.assignment.ecuSerial === serial);
+        const path = verified?.imageTarget.path;
+        const nothingToDo = verified === undefined || (serial === ecu.ecuSerial && ownInstalled);
         outcomes.push({
           ecuSerial: serial,
-          outcome: done.outcome,
-          ...(done.targetPath !== undefined ? { targetPath: done.targetPath } : {}),
+          outcome: nothingToDo ? 'no-update' : 'deferred',
+          ...(path !== undefined ? { targetPath: path } : {}),
         });
-      } catch (error) {
-        if (!(error instanceof TufError)) throw error;
-        // The secondary records what it refused; an image refused here is the primary's finding.
-        if (verified !== undefined && bundle.imageBytes === undefined)
-          await ecu.recordAttack(error);
-        outcomes.push({ ecuSerial: serial, outcome: 'failed', error });
       }
-    }
-    // Step 5: the primary's own image, last.
-    const own = result.images.find((v) => v.assignment.ecuSerial === ecu.ecuSerial);
-    if (own === undefined) {
-      outcomes.push({ ecuSerial: ecu.ecuSerial, outcome: 'no-update' });
     } else {
-      const current = await ecu.installedImage();
-      const target = own.imageTarget;
-      if (
-        current !== undefined &&
-        current.filepath === target.path &&
-        Object.entries(target.hashes).every(([a, h]) => current.hashes[a] === h)
-      ) {
-        outcomes.push({ ecuSerial: ecu.ecuSerial, outcome: 'no-update', targetPath: target.path });
+      if (result.image !== undefined) await ecu.saveTrusted('image', result.image);
+      this.#deferredDirectorFiles = {};
+      await this.#distribute(result, infos, files, outcomes);
+      // Step 5: the primary's own image, last.
+      if (own === undefined) {
+        outcomes.push({ ecuSerial: ecu.ecuSerial, outcome: 'no-update' });
+      } else if (ownInstalled) {
+        outcomes.push({
+          ecuSerial: ecu.ecuSerial,
+          outcome: 'no-update',
+          targetPath: own.imageTarget.path,
+        });
       } else {
+        const target = own.imageTarget;
         const bytes = await options.fetchImage(target);
         verifyImageBytes(own.assignment, bytes);
         outcomes.push({ ecuSerial: ecu.ecuSerial, outcome: 'installing', targetPath: target.path });
@@ -223,6 +281,90 @@ export class Primary {
       directorUnchanged: result.directorUnchanged,
       ecus: outcomes,
     };
+  }
+
+  /**
+   * Whether a `consent` update may go ahead: nothing left to install, consent remembered for
+   * this very update, or the integrator says yes now (remembered). A callback that rejects is
+   * a no (logged with `NODE_DEBUG=tufota`).
+   */
+  async #consented(
+    result: FullVerificationResult,
+    infos: readonly SecondaryInfo[],
+    ownInstalled: boolean,
+  ): Promise<boolean> {
+    const ecu = this.ecu;
+    const correlationId = result.correlationId ?? '';
+    // Secondaries are asked nothing here (their version reports are consumed when read), so a
+    // secondary's assignment counts as pending until consent for this update is remembered.
+    const serials = new Set(infos.map((i) => i.ecuSerial));
+    const pending = result.images.filter((v) =>
+      v.assignment.ecuSerial === ecu.ecuSerial
+        ? !ownInstalled
+        : serials.has(v.assignment.ecuSerial),
+    );
+    if (pending.length === 0) return true;
+    const fingerprint = JSON.stringify({
+      correlationId,
+      images: result.images
+        .map((v) => [v.assignment.ecuSerial, v.imageTarget.path, v.imageTarget.hashes])
+        .sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
+    });
+    if ((await ecu.consentedUpdate()) === fingerprint) return true;
+    const ask = this.#options.consent;
+    if (ask === undefined) return false;
+    let yes: boolean;
+    try {
+      yes =
+        (await ask({
+          correlationId,
+          deviceId: ecu.deviceId,
+          images: pending.map((v) => ({
+            ecuSerial: v.assignment.ecuSerial,
+            targetPath: v.imageTarget.path,
+            length: v.imageTarget.length,
+          })),
+        })) === true;
+    } catch (error) {
+      debug('primary: the consent callback failed, deferring: %s', (error as Error)?.message);
+      yes = false;
+    }
+    if (yes) await ecu.recordConsent(fingerprint);
+    return yes;
+  }
+
+  /** Steps 3–4: each secondary's image, verified here, then by the secondary. */
+  async #distribute(
+    result: FullVerificationResult,
+    infos: readonly SecondaryInfo[],
+    files: UpdateBundle,
+    outcomes: EcuCycleResult[],
+  ): Promise<void> {
+    const options = this.#options;
+    for (const [i, transport] of (options.secondaries ?? []).entries()) {
+      const serial = (infos[i] as SecondaryInfo).ecuSerial;
+      const verified = result.images.find((v) => v.assignment.ecuSerial === serial);
+      const bundle: UpdateBundle = { director: files.director, image: files.image };
+      try {
+        if (verified !== undefined) {
+          const bytes = await options.fetchImage(verified.imageTarget);
+          verifyImageBytes(verified.assignment, bytes);
+          bundle.imageBytes = bytes;
+        }
+        const done = await transport.update(bundle);
+        outcomes.push({
+          ecuSerial: serial,
+          outcome: done.outcome,
+          ...(done.targetPath !== undefined ? { targetPath: done.targetPath } : {}),
+        });
+      } catch (error) {
+        if (!(error instanceof TufError)) throw error;
+        // The secondary records what it refused; an image refused here is the primary's finding.
+        if (verified !== undefined && bundle.imageBytes === undefined)
+          await this.ecu.recordAttack(error);
+        outcomes.push({ ecuSerial: serial, outcome: 'failed', error });
+      }
+    }
   }
 
   /**

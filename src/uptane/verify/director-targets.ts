@@ -15,6 +15,11 @@
  * `custom.deviceId` is required even when `targets` is empty: without it, an empty (or any)
  * targets file signed for one device could be replayed to another.
  *
+ * `custom.updateControl: "consent"` (absent: forced) says the device must ask its integrator
+ * before installing the assignment (a deployment's `updateControl`). Being inside the signed
+ * targets, it is read only after the director's signatures verified; a value this code does not
+ * know is read as `consent`, the cautious choice.
+ *
  * Pure; safe for concurrent use.
  *
  * @module
@@ -35,10 +40,18 @@ export interface EcuAssignment {
   uri: string | undefined;
 }
 
+/**
+ * Whether the device installs an assignment at once (`forced`) or asks its integrator first
+ * (`consent`).
+ */
+export type UpdateControl = 'forced' | 'consent';
+
 /** The director's targets for one device, checked. */
 export interface DirectorTargetsInfo {
   deviceId: string;
   correlationId: string | undefined;
+  /** `custom.updateControl`: `forced` when absent. */
+  updateControl: UpdateControl;
   assignments: EcuAssignment[];
 }
 
@@ -102,6 +115,10 @@ export function readDirectorTargets(
     );
   }
   const correlationId = custom?.correlationId;
+  // Anything but absent or "forced" asks first: a director newer than this device may mean more.
+  const control = custom?.updateControl;
+  const updateControl: UpdateControl =
+    control === undefined || control === 'forced' ? 'forced' : 'consent';
   const assignments: EcuAssignment[] = [];
   const seen = new Set<string>();
   for (const target of Object.values(targets.targets)) {
@@ -165,6 +182,7 @@ export function readDirectorTargets(
   return {
     deviceId,
     correlationId: typeof correlationId === 'string' ? correlationId : undefined,
+    updateControl,
     assignments,
   };
 }

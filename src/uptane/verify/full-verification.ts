@@ -25,6 +25,7 @@ import {
   type DirectorTargetsExpectations,
   type EcuAssignment,
   readDirectorTargets,
+  type UpdateControl,
 } from './director-targets.js';
 import { checkImagesAgree } from './image-checks.js';
 import {
@@ -70,6 +71,8 @@ export interface VerifiedImage {
 export interface FullVerificationResult {
   deviceId: string;
   correlationId: string | undefined;
+  /** The verified director targets' `custom.updateControl` (`forced` when absent). */
+  updateControl: UpdateControl;
   /** Every checked assignment, verified. Empty when the director assigns nothing. */
   images: VerifiedImage[];
   /** Verified director bytes to persist. */
@@ -134,6 +137,7 @@ export async function verifyFull(input: FullVerificationInput): Promise<FullVeri
   const result: FullVerificationResult = {
     deviceId: info.deviceId,
     correlationId: info.correlationId,
+    updateControl: info.updateControl,
     images: [],
     director: director.state,
     image: undefined,
