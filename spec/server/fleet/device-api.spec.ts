@@ -12,9 +12,11 @@ import { pruneOnce } from '../../../src/server/fleet/log-retention.js';
 import { newToken, sha256Hex } from '../../../src/server/fleet/tokens.js';
 import {
   assertWritesNothing,
+  DOOR_IMAGE,
   deviceToken,
   type Fleet,
   fleetBackends,
+  IMAGE_V1,
   IMAGE_V2,
   makeFleet,
   manifest,
@@ -192,6 +194,68 @@ describe.each(backends)('on %s', (backend) => {
         },
       );
       expect(list.json.items.map((d: { deviceId: string }) => d.deviceId)).toEqual(['vin-a']);
+    });
+
+    it('records a factory image named at first registration; its first manifest is accepted, a path the repository lacks for the hardware refuses the registration', async () => {
+      const c = await simDevice('vin-factory');
+      await preauthorize(c);
+      const token = await deviceToken(fleet, c);
+      const withFactory = (target: string) => {
+        const body = c.registerBody();
+        (body.ecus as Record<string, unknown>[])[0] = {
+          ...(body.ecus as Record<string, unknown>[])[0],
+          installedTarget: target,
+        };
+        return body;
+      };
+      // The door image exists, but not for the gateway board; a made-up path does not exist.
+      for (const target of [DOOR_IMAGE.path, 'fw/never-published.img']) {
+        await writesNothing(async () => {
+          const res = await fleet.call('POST', '/api/device/v1/register', {
+            token,
+            body: withFactory(target),
+          });
+          refused(res, 400, 'ERR_TUF_FLEET_BAD_REQUEST');
+          expect(res.json.error.message).toContain('installedTarget');
+        });
+      }
+      const res = await fleet.call('POST', '/api/device/v1/register', {
+        token,
+        body: withFactory(IMAGE_V1.path),
+      });
+      expect(res.status, res.text).toBe(200);
+      // Length and hashes come from the image repository, not from the device.
+      const inventory = await fleet.store.inventory.loadDevice('vin-factory');
+      expect(inventory?.ecus[0]?.installedImage).toEqual({
+        filepath: IMAGE_V1.path,
+        length: IMAGE_V1.bytes.length,
+        hashes: expect.objectContaining(hashBytes(IMAGE_V1.bytes, ['sha256'])),
+      });
+      const factory = {
+        filepath: IMAGE_V1.path,
+        length: IMAGE_V1.bytes.length,
+        hashes: hashBytes(IMAGE_V1.bytes, ['sha256']),
+      };
+      const accepted = await fleet.call('POST', '/api/device/v1/manifest', {
+        token,
+        raw: await manifest(c, factory),
+      });
+      expect(accepted.status, accepted.text).toBe(204);
+      // A device that did not name it at registration is refused for reporting the same image.
+      const d = await simDevice('vin-no-factory');
+      await preauthorize(d);
+      const tokenD = await deviceToken(fleet, d);
+      const plain = await fleet.call('POST', '/api/device/v1/register', {
+        token: tokenD,
+        body: d.registerBody(),
+      });
+      expect(plain.status, plain.text).toBe(200);
+      const foreign = await fleet.call('POST', '/api/device/v1/manifest', {
+        token: tokenD,
+        raw: await manifest(d, factory),
+      });
+      expect(foreign.status).toBe(400);
+      expect(foreign.text).toContain('never assigned');
     });
 
     it('refuses a replayed manifest with its Uptane code and records the refusal', async () => {
