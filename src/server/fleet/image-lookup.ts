@@ -40,6 +40,9 @@ export interface ImageLookup {
   list(): Promise<TargetFile[]>;
 }
 
+/** How long one refreshed Updater answers lookups while timestamp.json is unchanged. */
+const UPDATER_REUSE_MS = 10_000;
+
 /** Candidate paths read at most when listing (bounded work for a hostile repository). */
 const MAX_LISTED = 100000;
 
@@ -48,6 +51,7 @@ export class RepositoryImageLookup implements ImageLookup {
   readonly #repositoryDir: string;
   readonly #trustedRoot: string;
   readonly #now: (() => Date) | undefined;
+  #cached: { key: string; at: number; updater: Promise<Updater> } | undefined;
 
   /**
    * @param options.repositoryDir - the repository directory (`metadata/`, `targets/`).
@@ -91,7 +95,9 @@ export class RepositoryImageLookup implements ImageLookup {
    * tampered file fails the whole listing.
    */
   async list(): Promise<TargetFile[]> {
-    const updater = await this.#updater();
+    // Always fresh: listing is a rare admin read, and it is where a repository damaged on disk
+    // shows at once (a shared Updater keeps answering from what it verified before).
+    const updater = await this.#freshUpdater();
     const out: TargetFile[] = [];
     for (const path of await this.#candidatePaths()) {
       let target: TargetFile | undefined;
@@ -107,8 +113,50 @@ export class RepositoryImageLookup implements ImageLookup {
     return out;
   }
 
+  /**
+   * A refreshed Updater on the published repository, shared while `metadata/timestamp.json` is
+   * the same file (inode, size, mtime) and for at most {@link UPDATER_REUSE_MS}: a rollout step
+   * looks up every candidate device's image, and a full refresh per lookup (root, timestamp,
+   * snapshot, targets, signatures) made a 200-device step take seconds. A new publish replaces
+   * timestamp.json, so the next lookup refreshes; the age bound keeps expiry checks current.
+   * What a shared Updater answers was verified when it refreshed: a file damaged on disk since
+   * then is not served from it, only noticed up to that long later.
+   */
+  #updater(): Promise<Updater> {
+    const stamp = this.#timestampStamp();
+    return stamp.then((key) => {
+      const nowMs = (this.#now?.() ?? new Date()).getTime();
+      const cached = this.#cached;
+      if (
+        cached !== undefined &&
+        key !== undefined &&
+        cached.key === key &&
+        nowMs - cached.at >= 0 &&
+        nowMs - cached.at < UPDATER_REUSE_MS
+      ) {
+        return cached.updater;
+      }
+      const updater = this.#freshUpdater();
+      if (key !== undefined) this.#cached = { key, at: nowMs, updater };
+      // A failed refresh is not kept: the next lookup tries again.
+      updater.catch(() => {
+        if (this.#cached?.updater === updater) this.#cached = undefined;
+      });
+      return updater;
+    });
+  }
+
+  async #timestampStamp(): Promise<string | undefined> {
+    try {
+      const st = await fs.stat(join(this.#repositoryDir, 'metadata', 'timestamp.json'));
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return undefined; // no shared updater: the fresh one reports what is wrong
+    }
+  }
+
   /** A fresh, refreshed Updater on the published repository. */
-  async #updater(): Promise<Updater> {
+  async #freshUpdater(): Promise<Updater> {
     let root: Uint8Array;
     try {
       root = new Uint8Array(await fs.readFile(this.#trustedRoot));

@@ -70,6 +70,9 @@ const MAX_PAGES = 1000;
 
 const SYSTEM = 'system:rollouts';
 
+/** Thrown by the candidates callback of a first, candidate-free step (see `step`). */
+const NEED_CANDIDATES = Symbol('need candidates');
+
 /** Whether `device` belongs to `group` now (accepted, and listed or matching the expression). */
 function contains(
   group: GroupRecord,
@@ -211,9 +214,21 @@ export class RolloutService {
   async step(id: string): Promise<RolloutAction[]> {
     const stored = await this.#rollouts.getDeployment(id);
     if (stored === undefined || stored.deployment.status !== 'running') return [];
-    const candidates = await this.#candidates(stored);
     const now = this.#ctx.now();
-    const { deployment, actions } = stepDeployment(stored.deployment, now, () => candidates);
+    // The group is evaluated (and each member's compatibility looked up) only when the step
+    // starts a phase: the pure step is run once without candidates, and again with them if it
+    // asked. Most steps (a device report, a tick in the middle of a phase) never ask.
+    let result: ReturnType<typeof stepDeployment>;
+    try {
+      result = stepDeployment(stored.deployment, now, () => {
+        throw NEED_CANDIDATES;
+      });
+    } catch (error) {
+      if (error !== NEED_CANDIDATES) throw error;
+      const candidates = await this.#candidates(stored);
+      result = stepDeployment(stored.deployment, now, () => candidates);
+    }
+    const { deployment, actions } = result;
     if (actions.length === 0 && JSON.stringify(deployment) === JSON.stringify(stored.deployment)) {
       return [];
     }
