@@ -4,8 +4,8 @@
  * devices answering through the real device API) move through it in the page's live region, and
  * see the automatic pause with the failed devices and their log links when canary devices fail.
  *
- * Written against docs/fleet-server-api.md (groups, deployments). Until the server has those
- * endpoints (branch wip/fleet-rollout), the tests skip, printing why.
+ * The devices here are scripted (phase reports through the device API), so each state can be
+ * forced; spec/dashboard/simulated-fleet.spec.ts drives the same pages with real agents.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,21 +89,9 @@ async function createDeployment(page: Page, url: string, release: string): Promi
 describe.skipIf(tools.skip)('dashboard in Chromium: phased deployments', () => {
   let fleet: DashboardFleet;
   let browser: DashboardBrowser;
-  let rolloutReady = false;
 
   beforeAll(async () => {
     fleet = await startDashboardFleet(devices);
-    rolloutReady = await fleet.admin('GET', '/deployments').then(
-      () => true,
-      (error: Error) => {
-        if (!/: 404 /.test(error.message)) throw error;
-        console.warn(
-          'SKIPPED spec/dashboard/rollout.spec.ts: the server has no deployments endpoints yet (wip/fleet-rollout)',
-        );
-        return false;
-      },
-    );
-    if (!rolloutReady) return;
     // The gateways report their ECUs (hardware id `gateway`), so the release fits them.
     for (const gw of gateways) {
       await fleet.device(gw.deviceId, '/register', {
@@ -130,8 +118,7 @@ describe.skipIf(tools.skip)('dashboard in Chromium: phased deployments', () => {
     await fleet?.close();
   });
 
-  it('creates a group and a phased deployment, and shows the fleet moving through it', async (ctx) => {
-    if (!rolloutReady) ctx.skip();
+  it('creates a group and a phased deployment, and shows the fleet moving through it', async () => {
     const { page } = await browser.newPage();
     await page.goto(`${fleet.url}/ui/`);
     await page.getByLabel('Or an API token (tfa_…)').fill(fleet.adminToken);
@@ -154,8 +141,7 @@ describe.skipIf(tools.skip)('dashboard in Chromium: phased deployments', () => {
     await page.close();
   });
 
-  it('pauses by itself when canary devices fail, listing them with their logs', async (ctx) => {
-    if (!rolloutReady) ctx.skip();
+  it('pauses by itself when canary devices fail, listing them with their logs', async () => {
     const { page } = await browser.newPage();
     await page.goto(`${fleet.url}/ui/`);
     await page.getByLabel('Or an API token (tfa_…)').fill(fleet.adminToken);
