@@ -294,6 +294,45 @@ describe('fleet mode over a loopback device API', { timeout: 120_000 }, () => {
     expect(tail).toContain('fleet server (GET /health)');
   });
 
+  it('a rolled-back release is not installed again for the same signed order, only for a new one', async () => {
+    // The director above still assigns campaign-3 (nothing cleared it): without the guard the
+    // device would install, reboot and roll back in a loop.
+    const writesBefore = events.filter(
+      (e) => e.correlationId === 'campaign-3' && e.phase === 'writing',
+    ).length;
+    const again = await cycle();
+    expect(again).toMatchObject({
+      action: 'refused',
+      fleet: {
+        ecus: [
+          { outcome: 'failed', targetPath: 'gateway/fw-3.img', error: { code: 'ERR_TUF_POLICY' } },
+        ],
+      },
+    });
+    expect(again.reason).toContain(
+      'not installed again until the director issues a new assignment',
+    );
+    expect(
+      events.filter((e) => e.correlationId === 'campaign-3' && e.phase === 'writing'),
+    ).toHaveLength(writesBefore);
+    expect((await cycle()).action).toBe('refused'); // and stays so
+
+    // The operator retries: the order is re-issued (new signed targets) and installed again.
+    const entry = imageRepo.getTarget('gateway/fw-3.img')?.target;
+    await director.assign('vin-1', 'campaign-3', [{ ecuSerial: 'gw-1', target: entry as never }]);
+    expect((await cycle()).action).toBe('install');
+    // It fails its trial again; the device ends where it was, on fw-2.
+    expect(await reboot()).toBe('A');
+    healthy = false;
+    expect((await resume()).result.outcome).toBe('rebooting');
+    healthy = true;
+    expect(await reboot()).toBe('B');
+    expect((await resume()).result.outcome).toBe('rolledBack');
+    expect((await director.device('vin-1'))?.ecus[0]?.installedImage?.filepath).toBe(
+      'gateway/fw-2.img',
+    );
+  });
+
   it('a consent deployment asks fleet.consentCommand: no (or no answer) defers, yes installs', async () => {
     const V4 = makeImage(150_000, 4);
     await imageRepo.addTarget('gateway/fw-4.img', V4, {

@@ -269,6 +269,24 @@ describe('RolloutService', () => {
     expect(d.devices[canary]).toMatchObject({ state: 'rolledBack', reason: 'health check failed' });
     await service.tick();
     expect(Object.keys((await store.getDeployment('bad-1'))!.deployment.devices)).toEqual([canary]);
+    // The rolled-back device's order is withdrawn (re-signed targets without it), so it does not
+    // install the release again; the withdrawal is in its history.
+    const director = fleet.server.context.director;
+    expect((await director.device(canary))?.assignment).toBeUndefined();
+    const targets = JSON.parse(
+      new TextDecoder().decode((await director.metadata(canary, 'targets.json')) as Uint8Array),
+    );
+    expect(targets.signed.targets).toEqual({});
+    const events = await fleet.store.listEvents(canary, { correlationId: 'bad-1', limit: 100 });
+    expect(events.items).toContainEqual(
+      expect.objectContaining({
+        kind: 'assignment',
+        data: expect.objectContaining({
+          withdrawn: true,
+          reason: 'the device reported rolledBack',
+        }),
+      }),
+    );
   });
 
   it('after a crash between saving a step and assigning, a new process issues each assignment once', async () => {

@@ -281,19 +281,26 @@ export class RolloutService {
   async withdrawAssignments(deployment: Deployment): Promise<string[]> {
     const cleared: string[] = [];
     for (const deviceId of assignmentsToWithdraw(deployment)) {
-      const record = await this.#ctx.director.device(deviceId);
-      if (record?.assignment?.correlationId !== deployment.id) continue;
-      if (!(await this.#ctx.director.clearAssignment(deviceId, deployment.id))) continue;
-      cleared.push(deviceId);
-      await this.#ctx.store.appendEvent({
-        deviceId,
-        kind: 'assignment',
-        correlationId: deployment.id,
-        at: this.#ctx.now().toISOString(),
-        data: { withdrawn: true, reason: 'deployment aborted', by: SYSTEM },
-      });
+      if (await this.#withdrawFrom(deviceId, deployment.id, 'deployment aborted')) {
+        cleared.push(deviceId);
+      }
     }
     return cleared;
+  }
+
+  /** Clear `deviceId`'s director assignment if it is still `deploymentId`'s; logged. */
+  async #withdrawFrom(deviceId: string, deploymentId: string, reason: string): Promise<boolean> {
+    const record = await this.#ctx.director.device(deviceId);
+    if (record?.assignment?.correlationId !== deploymentId) return false;
+    if (!(await this.#ctx.director.clearAssignment(deviceId, deploymentId))) return false;
+    await this.#ctx.store.appendEvent({
+      deviceId,
+      kind: 'assignment',
+      correlationId: deploymentId,
+      at: this.#ctx.now().toISOString(),
+      data: { withdrawn: true, reason, by: SYSTEM },
+    });
+    return true;
   }
 
   async #assign(
@@ -357,6 +364,11 @@ export class RolloutService {
       } catch (error) {
         if (!(error instanceof FleetError && error.code === 'ERR_TUF_FLEET_CONFLICT')) throw error;
       }
+    }
+    if (state === 'failed' || state === 'rolledBack') {
+      // The device is done with this release: withdraw the order, so that it does not install
+      // it again (its agent refuses the same signed order anyway) and a retry is a new order.
+      await this.#withdrawFrom(deviceId, deploymentId, `the device reported ${phase}`);
     }
     if (state === 'succeeded' || state === 'failed' || state === 'rolledBack') {
       await this.step(deploymentId);

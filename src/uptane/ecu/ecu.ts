@@ -8,7 +8,7 @@
  * Persistence goes through a {@link MetadataStore} (an `FsMetadataStore` on a device): the
  * verified bytes of each repository (`director-root`, `director-timestamp`, …, `image-root`, …)
  * `ecu-state` (report counter, pending attacks) and, on a primary, `ecu-consent` (the update
- * the integrator last consented to) — each key written atomically.
+ * the integrator last consented to) and `ecu-attempt` (the assignment last started) — each key written atomically.
  *
  * Calls on one instance must not overlap (the primary and secondary classes serialize them).
  *
@@ -224,6 +224,21 @@ export class Ecu {
   /** Remember the integrator's consent to the update `fingerprint` names. */
   async recordConsent(fingerprint: string): Promise<void> {
     await this.#store.save('ecu-consent', new TextEncoder().encode(fingerprint));
+  }
+
+  /**
+   * The assignment the primary last started installing for itself: its fingerprint (correlation
+   * id, image path and hashes, and the version of the director targets that ordered it), so that
+   * an image the device rolled back is not installed again for the same signed order.
+   */
+  async attemptedUpdate(): Promise<string | undefined> {
+    const bytes = await this.#store.load('ecu-attempt');
+    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  }
+
+  /** Remember the assignment `fingerprint` names as started (before the install begins). */
+  async recordAttempt(fingerprint: string): Promise<void> {
+    await this.#store.save('ecu-attempt', new TextEncoder().encode(fingerprint));
   }
 
   /** The release counter floor of the installed image (the agent's anti-rollback floor). */

@@ -33,7 +33,7 @@
  * @module
  */
 import { debuglog } from 'node:util';
-import { InvalidStateError, TufError } from '../../errors.js';
+import { InvalidStateError, PolicyError, TufError } from '../../errors.js';
 import type { TargetFile } from '../../models/index.js';
 import { Ecu, type EcuOptions } from '../ecu/ecu.js';
 import type {
@@ -96,6 +96,38 @@ export interface PrimaryOptions extends EcuOptions {
    */
   consent?: ConsentCallback;
   limits?: ChainLimits;
+}
+
+/** The version of a director targets file (0 when absent or unreadable: never equal by luck). */
+function targetsVersionOf(bytes: Uint8Array | undefined): number {
+  if (bytes === undefined) return 0;
+  try {
+    const version = (
+      JSON.parse(new TextDecoder().decode(bytes)) as { signed?: { version?: unknown } }
+    ).signed?.version;
+    return typeof version === 'number' ? version : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** What identifies one signed order to install `target` (see `Primary.#alreadyRejected`). */
+function attemptFingerprint(
+  correlationId: string | undefined,
+  target: TargetFile,
+  directorTargets: Uint8Array | undefined,
+): string {
+  const hashes = Object.entries(target.hashes)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([a, h]) => `${a}:${h}`)
+    .join(',');
+  return JSON.stringify([
+    correlationId ?? '',
+    target.path,
+    target.length,
+    hashes,
+    targetsVersionOf(directorTargets),
+  ]);
 }
 
 /**
@@ -262,10 +294,26 @@ export class Primary {
         });
       } else {
         const target = own.imageTarget;
-        const bytes = await options.fetchImage(target);
-        verifyImageBytes(own.assignment, bytes);
-        outcomes.push({ ecuSerial: ecu.ecuSerial, outcome: 'installing', targetPath: target.path });
-        await ecu.install(target, bytes);
+        const attempt = attemptFingerprint(result.correlationId, target, result.director.targets);
+        const refusal = await this.#alreadyRejected(attempt, target);
+        if (refusal !== undefined) {
+          outcomes.push({
+            ecuSerial: ecu.ecuSerial,
+            outcome: 'failed',
+            targetPath: target.path,
+            error: refusal,
+          });
+        } else {
+          const bytes = await options.fetchImage(target);
+          verifyImageBytes(own.assignment, bytes);
+          outcomes.push({
+            ecuSerial: ecu.ecuSerial,
+            outcome: 'installing',
+            targetPath: target.path,
+          });
+          await ecu.recordAttempt(attempt);
+          await ecu.install(target, bytes);
+        }
       }
     }
     this.#installationReport = {
@@ -281,6 +329,24 @@ export class Primary {
       directorUnchanged: result.directorUnchanged,
       ecus: outcomes,
     };
+  }
+
+  /**
+   * Why the primary's own image must not be installed again: this very signed order (same
+   * correlation id, image and director targets version) was installed before and the agent
+   * rolled it back or failed it. Without this a device whose release fails its health checks
+   * would install, reboot and roll back in a loop — wearing the flash — for as long as the
+   * director keeps the assignment. A new order (the server clears and re-issues the assignment
+   * to retry, which re-signs the targets) is installed again.
+   */
+  async #alreadyRejected(attempt: string, target: TargetFile): Promise<TufError | undefined> {
+    if ((await this.ecu.attemptedUpdate()) !== attempt) return undefined;
+    const journal = (await this.ecu.agent.state()).journal;
+    if (journal === undefined || journal.target.path !== target.path) return undefined;
+    if (journal.phase !== 'rolledBack' && journal.phase !== 'failed') return undefined;
+    return new PolicyError(
+      `${target.path} was ${journal.phase === 'rolledBack' ? 'rolled back' : 'refused'} on this device under this assignment${journal.error !== undefined ? ` (${journal.error.message})` : ''}; it is not installed again until the director issues a new assignment`,
+    );
   }
 
   /**
