@@ -75,6 +75,16 @@ async function main(): Promise<boolean> {
             report.installed[f.deviceId] === SIMULATION_RELEASES.factory,
         ),
     ]);
+    const lab = sim.devices.filter((d) => d.site === 'lab');
+    checks.push([
+      `with consent, the lab devices that agreed run ${SIMULATION_RELEASES.good} and those that declined wait, untouched (${lab.filter((d) => d.consents).length} / ${lab.filter((d) => !d.consents).length})`,
+      lab.every((d) =>
+        d.consents
+          ? report.installed[d.deviceId] === SIMULATION_RELEASES.good
+          : report.installed[d.deviceId] === SIMULATION_RELEASES.factory &&
+            report.consent.deployment.devices[d.deviceId]?.state === 'pending',
+      ),
+    ]);
     say('');
     say('Failed devices of the bad release:');
     for (const f of report.bad.failures)
@@ -86,7 +96,7 @@ async function main(): Promise<boolean> {
     for (const [what, held] of checks) say(`${held ? 'ok  ' : 'FAIL'} ${what}`);
     passed = checks.every(([, held]) => held);
     say(
-      `${passed ? 'demo passed' : 'demo FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s (first contact ${report.seconds.firstContact.toFixed(1)} s, good rollout ${report.seconds.good.toFixed(1)} s, bad rollout ${report.seconds.bad.toFixed(1)} s)`,
+      `${passed ? 'demo passed' : 'demo FAILED'} in ${((Date.now() - started) / 1000).toFixed(1)} s (first contact ${report.seconds.firstContact.toFixed(1)} s, good rollout ${report.seconds.good.toFixed(1)} s, bad rollout ${report.seconds.bad.toFixed(1)} s, consent rollout ${report.seconds.consent.toFixed(1)} s)`,
     );
     if (keep) {
       say(

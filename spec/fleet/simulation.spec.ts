@@ -95,15 +95,12 @@ describe('a simulated fleet of 200 devices', () => {
     expect(JSON.stringify(logs.json)).toContain('health');
   });
 
-  it('touches nobody beyond the canary: the rest of oslo and the lab run the factory image', async () => {
+  it('touches nobody beyond the canary: the rest of oslo runs the factory image, never assigned', async () => {
     const canary = new Set(Object.keys(report.bad.deployment.devices));
-    const untouched = ids(
-      (d) => (d.site === 'oslo' && !canary.has(d.deviceId)) || d.site === 'lab',
-    );
-    expect(untouched).toHaveLength(120);
+    const untouched = ids((d) => d.site === 'oslo' && !canary.has(d.deviceId));
+    expect(untouched).toHaveLength(80);
     for (const id of untouched) expect(report.installed[id], id).toBe(SIMULATION_RELEASES.factory);
-    // No director assignment was ever handed to them.
-    const sample = untouched.filter((_, i) => i % 10 === 0);
+    const sample = untouched.filter((_, i) => i % 8 === 0);
     for (const id of sample) {
       const events = await sim.admin('GET', `devices/${id}/events?limit=1000`);
       expect(
@@ -113,13 +110,39 @@ describe('a simulated fleet of 200 devices', () => {
     }
   });
 
+  it('with updateControl consent, devices whose user agrees install; those that decline are asked, wait pending and keep their image', () => {
+    const lab = sim.devices.filter((d) => d.site === 'lab');
+    const agree = lab.filter((d) => d.consents);
+    const decline = lab.filter((d) => !d.consents);
+    expect(agree).toHaveLength(20);
+    expect(decline).toHaveLength(20);
+    for (const d of agree) {
+      expect(report.installed[d.deviceId], d.deviceId).toBe(SIMULATION_RELEASES.good);
+      expect(report.consent.deployment.devices[d.deviceId]?.state).toBe('succeeded');
+      expect(d.consentAsked).toBeGreaterThan(0);
+      expect(d.booted).toBe('B');
+    }
+    for (const d of decline) {
+      expect(report.installed[d.deviceId], d.deviceId).toBe(SIMULATION_RELEASES.factory);
+      expect(report.consent.deployment.devices[d.deviceId]).toMatchObject({ state: 'pending' });
+      expect(report.consent.deployment.devices[d.deviceId]?.reason).toContain('consent');
+      expect(d.consentAsked).toBeGreaterThan(0);
+      expect(d.booted).toBe('A');
+    }
+    // Declining is not failing: the deployment keeps running, nothing counts as failed.
+    expect(report.consent.deployment.status).toBe('running');
+    expect(report.consent.summary).toMatchObject({ failed: 0, rolledBack: 0 });
+    // Devices that were never asked for consent (forced deployments) were never asked.
+    for (const d of sim.devices.filter((x) => x.site !== 'lab')) expect(d.consentAsked).toBe(0);
+  });
+
   it('the fleet overview counts the versions in the field', () => {
     const versions = Object.fromEntries(
       report.overview.versions.map((v) => [v.targetPath, v.devices]),
     );
     expect(versions).toEqual({
-      [SIMULATION_RELEASES.factory]: 130,
-      [SIMULATION_RELEASES.good]: 60,
+      [SIMULATION_RELEASES.factory]: 110,
+      [SIMULATION_RELEASES.good]: 80,
       [SIMULATION_RELEASES.legacy]: 10,
     });
   });
@@ -144,6 +167,6 @@ describe('npm run demo:fleet', () => {
     expect(run.code, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toContain('demo passed');
     expect(run.stdout).not.toContain('FAIL');
-    expect(run.stdout.match(/^ok {3}/gm)).toHaveLength(4);
+    expect(run.stdout.match(/^ok {3}/gm)).toHaveLength(5);
   }, 300_000);
 });

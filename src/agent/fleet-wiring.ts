@@ -20,7 +20,7 @@ import type { SlotController } from '../device/slot-controller.js';
 import { KeyFileError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../storage/atomic-file.js';
 import { FsMetadataStore } from '../storage/fs-metadata-store.js';
-import { Primary } from '../uptane/primary/primary.js';
+import { type ConsentCallback, Primary } from '../uptane/primary/primary.js';
 import { FileClockFloorStore } from '../uptane/time/file-clock-floor-store.js';
 import { TrustedClock } from '../uptane/time/trusted-clock.js';
 import { HttpSecondaryTransport } from '../uptane/transport/http-secondary.js';
@@ -171,6 +171,8 @@ export interface FleetSessionHooks {
   reboot?: () => Promise<void>;
   /** Checks added to the configured ones (e.g. "the application answers"). */
   healthChecks?: HealthCheck[];
+  /** Asked instead of `fleet.consentCommand` before an update that needs consent. */
+  consent?: ConsentCallback;
 }
 
 /**
@@ -231,9 +233,11 @@ export async function openFleetSession(
       secondaries,
       sendManifest: (bytes) => client.sendManifest(bytes),
       // Deployments with updateControl "consent" ask fleet.consentCommand (none: deferred).
-      ...(fleet.consentCommand !== undefined
-        ? { consent: consentByCommand(fleet.consentCommand, fleet.consentTimeoutMs) }
-        : {}),
+      ...(hooks.consent !== undefined
+        ? { consent: hooks.consent }
+        : fleet.consentCommand !== undefined
+          ? { consent: consentByCommand(fleet.consentCommand, fleet.consentTimeoutMs) }
+          : {}),
     });
     await primary.ecu.provision({
       director: new Uint8Array(directorRoot),

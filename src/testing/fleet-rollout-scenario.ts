@@ -39,12 +39,17 @@ export interface RolloutScenarioReport {
   good: DeploymentReport;
   /** The bad release to the `oslo` group, after it paused itself. */
   bad: DeploymentReport;
+  /**
+   * The good release to the `lab` group with `updateControl: consent`, once every device that
+   * agrees runs it and every device that declines was asked (it stays pending).
+   */
+  consent: DeploymentReport;
   /** Installed image per device (from the inventory, i.e. from verified manifests) at the end. */
   installed: Record<string, string | undefined>;
   /** `GET /overview` at the end. */
   overview: { versions: { targetPath: string; devices: number }[] };
   /** Seconds each part took. */
-  seconds: { firstContact: number; good: number; bad: number };
+  seconds: { firstContact: number; good: number; bad: number; consent: number };
 }
 
 function ok(answer: AdminAnswer, what: string): AdminAnswer {
@@ -251,6 +256,57 @@ export async function runRolloutScenario(
     },
     { timeoutMs, everyMs: 500 },
   );
+  // 5. The good release to lab, asking each device's user first: half of them decline.
+  t0 = Date.now();
+  const consentId = ok(
+    await sim.admin('POST', 'deployments', {
+      release: SIMULATION_RELEASES.good,
+      group: 'lab',
+      policy: {
+        phases: [{ percent: 100 }],
+        soakSeconds: 0,
+        maxFailureRate: 0.2,
+        maxConcurrent: 100,
+        updateControl: 'consent',
+      },
+    }),
+    'creating the consent deployment',
+  ).json.id as string;
+  log(
+    `deployment ${consentId}: ${SIMULATION_RELEASES.good} to lab, each device's user asked first`,
+  );
+  const labDevices = sim.devices.filter((d) => d.site === 'lab');
+  const consent = await sim.waitFor(
+    'every lab device that agrees running the release, every one that declines asked',
+    async () => {
+      const report = await deployment(sim, consentId);
+      const settled = labDevices.every((d) => {
+        const state = report.deployment.devices[d.deviceId]?.state;
+        return d.consents ? state === 'succeeded' : state === 'pending' && d.consentAsked > 0;
+      });
+      if (!settled) return undefined;
+      // The commit is reported before the manifest that shows it: wait for the inventory too.
+      const installed = await installedMap(sim);
+      const shown = labDevices.every(
+        (d) => !d.consents || installed[d.deviceId] === SIMULATION_RELEASES.good,
+      );
+      return shown ? report : undefined;
+    },
+    {
+      timeoutMs,
+      progress: () => {
+        void deployment(sim, consentId).then(
+          (r) => log(`  ${progressLine(r)}`),
+          () => {},
+        );
+      },
+    },
+  );
+  const consentSeconds = (Date.now() - t0) / 1000;
+  log(
+    `  ${progressLine(consent)} (${consentSeconds.toFixed(1)} s): ${labDevices.filter((d) => !d.consents).length} devices declined and wait`,
+  );
+
   const installed = await installedMap(sim);
   const overview = ok(await sim.admin('GET', 'overview'), 'reading the overview').json;
   return {
@@ -259,6 +315,7 @@ export async function runRolloutScenario(
     bad,
     installed,
     overview,
-    seconds: { firstContact, good: goodSeconds, bad: badSeconds },
+    consent,
+    seconds: { firstContact, good: goodSeconds, bad: badSeconds, consent: consentSeconds },
   };
 }

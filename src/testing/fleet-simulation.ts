@@ -72,6 +72,13 @@ export interface SimulatedDevice {
   boots: number;
   /** The slot that came up at the last boot. */
   booted: 'A' | 'B';
+  /**
+   * What the device's user answers when an update needs consent (`updateControl: consent`):
+   * every second lab device declines, every other device agrees.
+   */
+  consents: boolean;
+  /** How often the device was asked for consent. */
+  consentAsked: number;
 }
 
 /** How the fleet is made. */
@@ -104,15 +111,18 @@ interface DeviceRun {
 }
 
 /** Split `n` devices into sites and boards (see {@link FleetSimulationOptions.devices}). */
-function layout(n: number): { site: string; hardwareId: 'gw-200' | 'gw-100' }[] {
+function layout(n: number): { site: string; hardwareId: 'gw-200' | 'gw-100'; consents: boolean }[] {
   const oslo = Math.round(n * 0.45);
   const bergen = Math.round(n * 0.35);
-  const out: { site: string; hardwareId: 'gw-200' | 'gw-100' }[] = [];
+  const out: { site: string; hardwareId: 'gw-200' | 'gw-100'; consents: boolean }[] = [];
   for (let i = 0; i < n; i += 1) {
-    if (i < oslo) out.push({ site: 'oslo', hardwareId: 'gw-200' });
+    if (i < oslo) out.push({ site: 'oslo', hardwareId: 'gw-200', consents: true });
     else if (i < oslo + bergen) {
-      out.push({ site: 'bergen', hardwareId: (i - oslo) % 7 === 6 ? 'gw-100' : 'gw-200' });
-    } else out.push({ site: 'lab', hardwareId: 'gw-200' });
+      const hardwareId = (i - oslo) % 7 === 6 ? 'gw-100' : 'gw-200';
+      out.push({ site: 'bergen', hardwareId, consents: true });
+    } else {
+      out.push({ site: 'lab', hardwareId: 'gw-200', consents: (i - oslo - bergen) % 2 === 0 });
+    }
   }
   return out;
 }
@@ -228,9 +238,9 @@ export class FleetSimulation {
     const pollSeconds = options.pollSeconds ?? 1;
     const plan = layout(n);
     for (let i = 0; i < n; i += 1) {
-      const { site, hardwareId } = plan[i] as (typeof plan)[number];
+      const { site, hardwareId, consents } = plan[i] as (typeof plan)[number];
       const deviceId = `sim-${String(i + 1).padStart(4, '0')}`;
-      const run = await sim.#makeDevice(dir, deviceId, site, hardwareId, {
+      const run = await sim.#makeDevice(dir, deviceId, site, hardwareId, consents, {
         directorRoot,
         imageRoot,
         pollSeconds,
@@ -248,6 +258,7 @@ export class FleetSimulation {
     deviceId: string,
     site: string,
     hardwareId: 'gw-200' | 'gw-100',
+    consents: boolean,
     shared: {
       directorRoot: string;
       imageRoot: string;
@@ -323,7 +334,16 @@ export class FleetSimulation {
       },
     });
     return {
-      device: { deviceId, hardwareId, site, dir, boots: 0, booted: 'A' },
+      device: {
+        deviceId,
+        hardwareId,
+        site,
+        dir,
+        boots: 0,
+        booted: 'A',
+        consents,
+        consentAsked: 0,
+      },
       config,
       slots,
     };
@@ -393,6 +413,10 @@ export class FleetSimulation {
             rebootRequested = true;
           },
           healthChecks: [this.#applicationCheck(run)],
+          consent: async () => {
+            run.device.consentAsked += 1;
+            return run.device.consents;
+          },
         },
       ).catch((error: Error) => {
         this.#record(run, 'crashed', { message: error.message });
