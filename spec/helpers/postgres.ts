@@ -49,3 +49,29 @@ export function withDatabase(url: string, database: string): string {
   parsed.pathname = `/${database}`;
   return parsed.toString();
 }
+
+/**
+ * Drop a test database, retrying while PostgreSQL refuses: `WITH (FORCE)` cannot terminate a
+ * backend the role does not own — an autovacuum worker that just started on the fresh
+ * database ("must be a member of the role whose process is being terminated") — and such a
+ * worker ends within moments. Bounded: 20 tries, 250 ms apart.
+ */
+export async function dropDatabase(adminUrl: string, database: string): Promise<void> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 20; attempt += 1) {
+    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
+    try {
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      return;
+    } catch (error) {
+      last = error;
+      const code = (error as { code?: string }).code;
+      if (code !== '42501' && code !== '55006') throw error;
+    } finally {
+      await client.end().catch(() => {});
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw last;
+}

@@ -25,7 +25,11 @@ import {
   signEnvelope,
   vehicleManifestToJSON,
 } from '../../../src/uptane/index.js';
-import { postgresServer, withDatabase } from '../../helpers/postgres.js';
+import {
+  dropDatabase as dropTestDatabase,
+  postgresServer,
+  withDatabase,
+} from '../../helpers/postgres.js';
 
 export const IMAGE_V1 = {
   path: 'fw/gw-1.0.img',
@@ -139,7 +143,7 @@ export async function makeFleet(options: FleetOptions = {}): Promise<Fleet> {
     const name = `tufota_fleet_${randomBytes(6).toString('hex')}`;
     await pgAdmin(admin, `CREATE DATABASE ${name}`);
     database = { database: { url: withDatabase(admin, name) } };
-    dropDatabase = () => pgAdmin(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    dropDatabase = () => dropTestDatabase(admin, name);
   }
   const raw = {
     host: '127.0.0.1',

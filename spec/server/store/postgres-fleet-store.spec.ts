@@ -10,7 +10,7 @@ import type { FleetStore } from '../../../src/server/store/fleet-store.js';
 import { openFleetStore } from '../../../src/server/store/index.js';
 import { openPostgresDatabase } from '../../../src/server/store/postgres-fleet-store.js';
 import type { SqlDatabase } from '../../../src/server/store/sql-database.js';
-import { postgresServer, withDatabase } from '../../helpers/postgres.js';
+import { dropDatabase, postgresServer, withDatabase } from '../../helpers/postgres.js';
 import { fleetStoreSuite, type StoreHarness } from './fleet-store.suite.js';
 
 const server = await postgresServer('spec/server/store/postgres-fleet-store.spec.ts');
@@ -74,7 +74,7 @@ describe.skipIf(server.skip)('PostgresFleetStore', () => {
   });
   afterAll(async () => {
     await harness.closeAll();
-    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    await dropDatabase(server.url, database);
   });
 
   fleetStoreSuite(harness);

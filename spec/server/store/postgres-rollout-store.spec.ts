@@ -11,7 +11,7 @@ import { openFleetStore } from '../../../src/server/store/index.js';
 import { openPostgresDatabase } from '../../../src/server/store/postgres-fleet-store.js';
 import type { RolloutStore } from '../../../src/server/store/rollout-store.js';
 import { SqlRolloutStore } from '../../../src/server/store/sql-rollout-store.js';
-import { postgresServer, withDatabase } from '../../helpers/postgres.js';
+import { dropDatabase, postgresServer, withDatabase } from '../../helpers/postgres.js';
 import { type RolloutHarness, rolloutStoreSuite } from './rollout-store.suite.js';
 
 const server = await postgresServer('spec/server/store/postgres-rollout-store.spec.ts');
@@ -60,7 +60,7 @@ describe.skipIf(server.skip)('SqlRolloutStore on PostgreSQL', () => {
   });
   afterAll(async () => {
     await harness.closeAll();
-    await admin((client) => client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`));
+    await dropDatabase(server.url, database);
   });
 
   rolloutStoreSuite(harness);
