@@ -98,24 +98,11 @@ export interface PrimaryOptions extends EcuOptions {
   limits?: ChainLimits;
 }
 
-/** The version of a director targets file (0 when absent or unreadable: never equal by luck). */
-function targetsVersionOf(bytes: Uint8Array | undefined): number {
-  if (bytes === undefined) return 0;
-  try {
-    const version = (
-      JSON.parse(new TextDecoder().decode(bytes)) as { signed?: { version?: unknown } }
-    ).signed?.version;
-    return typeof version === 'number' ? version : 0;
-  } catch {
-    return 0;
-  }
-}
-
 /** What identifies one signed order to install `target` (see `Primary.#alreadyRejected`). */
 function attemptFingerprint(
   correlationId: string | undefined,
   target: TargetFile,
-  directorTargets: Uint8Array | undefined,
+  directorTargetsVersion: number,
 ): string {
   const hashes = Object.entries(target.hashes)
     .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -126,7 +113,7 @@ function attemptFingerprint(
     target.path,
     target.length,
     hashes,
-    targetsVersionOf(directorTargets),
+    directorTargetsVersion,
   ]);
 }
 
@@ -294,7 +281,11 @@ export class Primary {
         });
       } else {
         const target = own.imageTarget;
-        const attempt = attemptFingerprint(result.correlationId, target, result.director.targets);
+        const attempt = attemptFingerprint(
+          result.correlationId,
+          target,
+          result.directorTargetsVersion,
+        );
         const refusal = await this.#alreadyRejected(attempt, target);
         if (refusal !== undefined) {
           outcomes.push({

@@ -73,6 +73,8 @@ export interface FullVerificationResult {
   correlationId: string | undefined;
   /** The verified director targets' `custom.updateControl` (`forced` when absent). */
   updateControl: UpdateControl;
+  /** The verified director targets' version (a re-issued assignment has a newer one). */
+  directorTargetsVersion: number;
   /** Every checked assignment, verified. Empty when the director assigns nothing. */
   images: VerifiedImage[];
   /** Verified director bytes to persist. */
@@ -138,6 +140,7 @@ export async function verifyFull(input: FullVerificationInput): Promise<FullVeri
     deviceId: info.deviceId,
     correlationId: info.correlationId,
     updateControl: info.updateControl,
+    directorTargetsVersion: targets.version,
     images: [],
     director: director.state,
     image: undefined,
