@@ -10,6 +10,7 @@
  * @module
  */
 import { InvalidStateError } from '../errors.js';
+import { FINISHED_STATES, type RolloutDeviceState, type RolloutPolicy } from '../fleet/rollout.js';
 import type { AdminAnswer, FleetSimulation } from './fleet-simulation.js';
 import { SIMULATION_RELEASES } from './fleet-simulation.js';
 
@@ -84,6 +85,50 @@ async function deployment(sim: FleetSimulation, id: string): Promise<DeploymentR
     .json as DeploymentReport;
 }
 
+/** Start a deployment through the admin API; its id. */
+async function startDeployment(
+  sim: FleetSimulation,
+  release: string,
+  group: string,
+  policy: Omit<RolloutPolicy, 'soakSeconds' | 'maxFailureRate'>,
+): Promise<string> {
+  const answer = await sim.admin('POST', 'deployments', {
+    release,
+    group,
+    policy: { soakSeconds: 0, maxFailureRate: 0.2, ...policy },
+  });
+  return ok(answer, `creating a deployment of ${release} to ${group}`).json.id as string;
+}
+
+/**
+ * Poll deployment `id` until `done` returns the report (or throws), logging its progress every
+ * two seconds. Bounded by `timeoutMs`.
+ */
+function watchDeployment(
+  sim: FleetSimulation,
+  id: string,
+  what: string,
+  done: (report: DeploymentReport) => Promise<boolean>,
+  options: { timeoutMs: number; log: (line: string) => void },
+): Promise<DeploymentReport> {
+  return sim.waitFor(
+    what,
+    async () => {
+      const report = await deployment(sim, id);
+      return (await done(report)) ? report : undefined;
+    },
+    {
+      timeoutMs: options.timeoutMs,
+      progress: () => {
+        void deployment(sim, id).then(
+          (r) => options.log(`  ${progressLine(r)}`),
+          () => {},
+        );
+      },
+    },
+  );
+}
+
 function progressLine(report: DeploymentReport): string {
   const s = report.summary;
   const parts = Object.entries(s)
@@ -156,42 +201,25 @@ export async function runRolloutScenario(
 
   // 3. A good release to bergen: canary 5 devices, then half, then the rest.
   t0 = Date.now();
-  const goodId = ok(
-    await sim.admin('POST', 'deployments', {
-      release: SIMULATION_RELEASES.good,
-      group: 'bergen',
-      policy: {
-        phases: [{ devices: 5 }, { percent: 50 }, { percent: 100 }],
-        soakSeconds: 0,
-        maxFailureRate: 0.2,
-        maxConcurrent: 25,
-        updateControl: 'forced',
-      },
-    }),
-    'creating the good deployment',
-  ).json.id as string;
+  const goodId = await startDeployment(sim, SIMULATION_RELEASES.good, 'bergen', {
+    phases: [{ devices: 5 }, { percent: 50 }, { percent: 100 }],
+    maxConcurrent: 25,
+    updateControl: 'forced',
+  });
   log(`deployment ${goodId}: ${SIMULATION_RELEASES.good} to bergen, phases 5 / 50 % / 100 %`);
-  const good = await sim.waitFor(
+  const watch = { timeoutMs, log };
+  const good = await watchDeployment(
+    sim,
+    goodId,
     'the good deployment completing',
-    async () => {
-      const report = await deployment(sim, goodId);
-      if (report.deployment.status === 'completed') return report;
-      if (report.deployment.status !== 'running') {
-        throw new InvalidStateError(
-          `the good deployment stopped: ${progressLine(report)} (${report.deployment.statusReason})`,
-        );
-      }
-      return undefined;
+    async (report) => {
+      if (report.deployment.status === 'running') return false;
+      if (report.deployment.status === 'completed') return true;
+      throw new InvalidStateError(
+        `the good deployment stopped: ${progressLine(report)} (${report.deployment.statusReason})`,
+      );
     },
-    {
-      timeoutMs,
-      progress: () => {
-        void deployment(sim, goodId).then(
-          (r) => log(`  ${progressLine(r)}`),
-          () => {},
-        );
-      },
-    },
+    watch,
   );
   const goodSeconds = (Date.now() - t0) / 1000;
   log(
@@ -200,46 +228,28 @@ export async function runRolloutScenario(
 
   // 4. A bad release to oslo: canary 10 devices; more than 20 % failing pauses it.
   t0 = Date.now();
-  const badId = ok(
-    await sim.admin('POST', 'deployments', {
-      release: SIMULATION_RELEASES.bad,
-      group: 'oslo',
-      policy: {
-        phases: [{ devices: 10 }, { percent: 50 }, { percent: 100 }],
-        soakSeconds: 0,
-        maxFailureRate: 0.2,
-        maxConcurrent: 25,
-        updateControl: 'forced',
-      },
-    }),
-    'creating the bad deployment',
-  ).json.id as string;
+  const badId = await startDeployment(sim, SIMULATION_RELEASES.bad, 'oslo', {
+    phases: [{ devices: 10 }, { percent: 50 }, { percent: 100 }],
+    maxConcurrent: 25,
+    updateControl: 'forced',
+  });
   log(
     `deployment ${badId}: ${SIMULATION_RELEASES.bad} to oslo, canary 10 devices, pause above 20 % failures`,
   );
-  const bad = await sim.waitFor(
+  const bad = await watchDeployment(
+    sim,
+    badId,
     'the bad deployment pausing itself',
-    async () => {
-      const report = await deployment(sim, badId);
-      const canary = Object.values(report.deployment.devices);
-      const settled = canary.every((d) =>
-        ['succeeded', 'failed', 'rolledBack', 'skipped'].includes(d.state),
-      );
-      if (report.deployment.status === 'paused' && settled) return report;
+    async (report) => {
       if (report.deployment.status === 'completed' || report.deployment.status === 'aborted') {
         throw new InvalidStateError(`the bad deployment did not pause: ${progressLine(report)}`);
       }
-      return undefined;
+      const settled = Object.values(report.deployment.devices).every((d) =>
+        FINISHED_STATES.includes(d.state as RolloutDeviceState),
+      );
+      return report.deployment.status === 'paused' && settled;
     },
-    {
-      timeoutMs,
-      progress: () => {
-        void deployment(sim, badId).then(
-          (r) => log(`  ${progressLine(r)}`),
-          () => {},
-        );
-      },
-    },
+    watch,
   );
   const badSeconds = (Date.now() - t0) / 1000;
   log(`  ${progressLine(bad)} (${badSeconds.toFixed(1)} s): ${bad.deployment.statusReason ?? ''}`);
@@ -258,49 +268,32 @@ export async function runRolloutScenario(
   );
   // 5. The good release to lab, asking each device's user first: half of them decline.
   t0 = Date.now();
-  const consentId = ok(
-    await sim.admin('POST', 'deployments', {
-      release: SIMULATION_RELEASES.good,
-      group: 'lab',
-      policy: {
-        phases: [{ percent: 100 }],
-        soakSeconds: 0,
-        maxFailureRate: 0.2,
-        maxConcurrent: 100,
-        updateControl: 'consent',
-      },
-    }),
-    'creating the consent deployment',
-  ).json.id as string;
+  const consentId = await startDeployment(sim, SIMULATION_RELEASES.good, 'lab', {
+    phases: [{ percent: 100 }],
+    maxConcurrent: 100,
+    updateControl: 'consent',
+  });
   log(
     `deployment ${consentId}: ${SIMULATION_RELEASES.good} to lab, each device's user asked first`,
   );
   const labDevices = sim.devices.filter((d) => d.site === 'lab');
-  const consent = await sim.waitFor(
+  const consent = await watchDeployment(
+    sim,
+    consentId,
     'every lab device that agrees running the release, every one that declines asked',
-    async () => {
-      const report = await deployment(sim, consentId);
+    async (report) => {
       const settled = labDevices.every((d) => {
         const state = report.deployment.devices[d.deviceId]?.state;
         return d.consents ? state === 'succeeded' : state === 'pending' && d.consentAsked > 0;
       });
-      if (!settled) return undefined;
+      if (!settled) return false;
       // The commit is reported before the manifest that shows it: wait for the inventory too.
       const installed = await installedMap(sim);
-      const shown = labDevices.every(
+      return labDevices.every(
         (d) => !d.consents || installed[d.deviceId] === SIMULATION_RELEASES.good,
       );
-      return shown ? report : undefined;
     },
-    {
-      timeoutMs,
-      progress: () => {
-        void deployment(sim, consentId).then(
-          (r) => log(`  ${progressLine(r)}`),
-          () => {},
-        );
-      },
-    },
+    watch,
   );
   const consentSeconds = (Date.now() - t0) / 1000;
   log(

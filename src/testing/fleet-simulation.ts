@@ -131,8 +131,7 @@ function layout(n: number): { site: string; hardwareId: 'gw-200' | 'gw-100'; con
 export class FleetSimulation {
   readonly server: FleetServer;
   readonly adminToken: string;
-  readonly devices: readonly SimulatedDevice[];
-  readonly #runs: DeviceRun[];
+  readonly #runs: DeviceRun[] = [];
   readonly #log: (line: string) => void;
   readonly #stop = new AbortController();
   /** Daemon events by name (`checked`, `error`, …), for the summary. */
@@ -140,17 +139,15 @@ export class FleetSimulation {
   /** The last errors the daemons logged (bounded), for failure messages. */
   readonly errors: string[] = [];
 
-  private constructor(
-    server: FleetServer,
-    adminToken: string,
-    runs: DeviceRun[],
-    log: (line: string) => void,
-  ) {
+  private constructor(server: FleetServer, adminToken: string, log: (line: string) => void) {
     this.server = server;
     this.adminToken = adminToken;
-    this.#runs = runs;
-    this.devices = runs.map((r) => r.device);
     this.#log = log;
+  }
+
+  /** Every device, in the order they were made. */
+  get devices(): readonly SimulatedDevice[] {
+    return this.#runs.map((r) => r.device);
   }
 
   /**
@@ -234,7 +231,7 @@ export class FleetSimulation {
     await fs.writeFile(directorRoot, rootBytes);
     const imageRoot = path.join(repoDir, 'metadata', '1.root.json');
 
-    const sim = new FleetSimulation(server, init.token, [], log);
+    const sim = new FleetSimulation(server, init.token, log);
     const pollSeconds = options.pollSeconds ?? 1;
     const plan = layout(n);
     for (let i = 0; i < n; i += 1) {
@@ -247,7 +244,6 @@ export class FleetSimulation {
         factoryTargets,
       });
       sim.#runs.push(run);
-      (sim.devices as SimulatedDevice[]).push(run.device);
     }
     log(`${n} devices made and pre-authorized (device-key provisioning)`);
     return sim;
