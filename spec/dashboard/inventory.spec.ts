@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DashboardBrowser, launchChromium } from '../helpers/browser.js';
 import { systemTools } from '../helpers/system-tools.js';
 import { type DashboardFleet, seedFleet, startDashboardFleet } from './fleet-harness.js';
+import { logInWithToken } from './ui-steps.js';
 
 const tools = systemTools('spec/dashboard/inventory.spec.ts', ['chromium']);
 const fleetDevices = seedFleet(30);
@@ -16,13 +17,6 @@ const fleetDevices = seedFleet(30);
 function serious(problems: string[]): string[] {
   // A 4xx/5xx answer is logged by Chromium as "Failed to load resource"; pages show those.
   return problems.filter((p) => !p.includes('Failed to load resource'));
-}
-
-async function logInWithToken(page: Page, url: string, token: string): Promise<void> {
-  await page.goto(`${url}/ui/`);
-  await page.getByLabel('Or an API token (tfa_…)').fill(token);
-  await page.getByRole('button', { name: 'Log in with the token' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
 }
 
 async function rowIds(page: Page): Promise<string[]> {

@@ -7,11 +7,11 @@
  * The devices here are scripted (phase reports through the device API), so each state can be
  * forced; spec/dashboard/simulated-fleet.spec.ts drives the same pages with real agents.
  */
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DashboardBrowser, launchChromium } from '../helpers/browser.js';
 import { systemTools } from '../helpers/system-tools.js';
 import { type DashboardFleet, seedFleet, startDashboardFleet } from './fleet-harness.js';
+import { createDeployment, createDynamicGroup, logInWithToken } from './ui-steps.js';
 
 const tools = systemTools('spec/dashboard/rollout.spec.ts', ['chromium']);
 const devices = seedFleet(12);
@@ -72,19 +72,8 @@ async function driveUntil(
   throw new Error(`deployment ${id} never reached ${status}`);
 }
 
-async function createDeployment(page: Page, url: string, release: string): Promise<string> {
-  await page.goto(`${url}/ui/deployments`);
-  await page.getByText('New deployment').click();
-  await page.getByLabel(/^Release/).selectOption(release);
-  await page.getByRole('combobox', { name: /^Group/ }).selectOption('gateways');
-  await page.getByLabel(/^Phases/).fill('2, 50%, 100%');
-  await page.getByLabel('Soak time between phases (seconds)', { exact: true }).fill('0');
-  await page.getByLabel("Pause when a phase's failures exceed (%)", { exact: true }).fill('20');
-  await page.getByLabel('Devices updating at once', { exact: true }).fill('4');
-  await page.getByRole('button', { name: 'Start deployment' }).click();
-  await page.waitForURL(/\/ui\/deployments\/[^/]+$/);
-  return decodeURIComponent(page.url().split('/').pop() ?? '');
-}
+/** The deployment form as both tests fill it (the release aside). */
+const FORM = { group: 'gateways', phases: '2, 50%, 100%', maxConcurrent: 4 };
 
 describe.skipIf(tools.skip)('dashboard in Chromium: phased deployments', () => {
   let fleet: DashboardFleet;
@@ -120,17 +109,10 @@ describe.skipIf(tools.skip)('dashboard in Chromium: phased deployments', () => {
 
   it('creates a group and a phased deployment, and shows the fleet moving through it', async () => {
     const { page } = await browser.newPage();
-    await page.goto(`${fleet.url}/ui/`);
-    await page.getByLabel('Or an API token (tfa_…)').fill(fleet.adminToken);
-    await page.getByRole('button', { name: 'Log in with the token' }).click();
-    await page.getByRole('link', { name: 'Groups' }).click();
-    await page.getByText('New group').click();
-    await page.getByLabel('Name').fill('gateways');
-    await page.getByRole('textbox', { name: /^Expression/ }).fill('model=gw-200');
-    await page.getByRole('button', { name: 'Create group' }).click();
-    await page.getByText('gateways — dynamic').waitFor();
+    await logInWithToken(page, fleet.url, fleet.adminToken);
+    await createDynamicGroup(page, 'gateways', 'model=gw-200');
 
-    const id = await createDeployment(page, fleet.url, 'fw/gw-2.0.img');
+    const id = await createDeployment(page, fleet.url, { ...FORM, release: 'fw/gw-2.0.img' });
     const live = page.getByTestId('deployment-live');
     expect(await live.getAttribute('aria-live')).toBe('polite');
     await expect.poll(() => live.textContent()).toMatch(/Deployment running, phase 1 of 3/);
@@ -143,11 +125,8 @@ describe.skipIf(tools.skip)('dashboard in Chromium: phased deployments', () => {
 
   it('pauses by itself when canary devices fail, listing them with their logs', async () => {
     const { page } = await browser.newPage();
-    await page.goto(`${fleet.url}/ui/`);
-    await page.getByLabel('Or an API token (tfa_…)').fill(fleet.adminToken);
-    await page.getByRole('button', { name: 'Log in with the token' }).click();
-    await page.getByRole('navigation', { name: 'Main' }).waitFor();
-    const id = await createDeployment(page, fleet.url, 'fw/gw-1.0.img');
+    await logInWithToken(page, fleet.url, fleet.adminToken);
+    const id = await createDeployment(page, fleet.url, { ...FORM, release: 'fw/gw-1.0.img' });
     const failing = new Set(gateways.map((g) => g.deviceId));
     await driveUntil(fleet, id, failing, 'paused');
     const live = page.getByTestId('deployment-live');

@@ -9,49 +9,13 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetSimulation, SIMULATION_RELEASES } from '../../src/testing/fleet.js';
 import { type DashboardBrowser, launchChromium } from '../helpers/browser.js';
 import { systemTools } from '../helpers/system-tools.js';
+import { createDeployment, createDynamicGroup, logInWithToken } from './ui-steps.js';
 
 const tools = systemTools('spec/dashboard/simulated-fleet.spec.ts', ['chromium']);
-
-async function logIn(page: Page, sim: FleetSimulation): Promise<void> {
-  await page.goto(`${sim.server.url}/ui/`);
-  await page.getByLabel('Or an API token (tfa_…)').fill(sim.adminToken);
-  await page.getByRole('button', { name: 'Log in with the token' }).click();
-  await page.getByRole('navigation', { name: 'Main' }).waitFor();
-}
-
-async function newGroup(page: Page, name: string, expression: string): Promise<void> {
-  await page.getByRole('link', { name: 'Groups' }).click();
-  await page.getByText('New group').click();
-  await page.getByLabel('Name').fill(name);
-  await page.getByRole('textbox', { name: /^Expression/ }).fill(expression);
-  await page.getByRole('button', { name: 'Create group' }).click();
-  await page.getByText(`${name} — dynamic`).waitFor();
-}
-
-async function newDeployment(
-  page: Page,
-  sim: FleetSimulation,
-  release: string,
-  group: string,
-  phases: string,
-): Promise<string> {
-  await page.goto(`${sim.server.url}/ui/deployments`);
-  await page.getByText('New deployment').click();
-  await page.getByLabel(/^Release/).selectOption(release);
-  await page.getByRole('combobox', { name: /^Group/ }).selectOption(group);
-  await page.getByLabel(/^Phases/).fill(phases);
-  await page.getByLabel('Soak time between phases (seconds)', { exact: true }).fill('0');
-  await page.getByLabel("Pause when a phase's failures exceed (%)", { exact: true }).fill('20');
-  await page.getByLabel('Devices updating at once', { exact: true }).fill('10');
-  await page.getByRole('button', { name: 'Start deployment' }).click();
-  await page.waitForURL(/\/ui\/deployments\/[^/]+$/);
-  return decodeURIComponent(page.url().split('/').pop() ?? '');
-}
 
 describe.skipIf(tools.skip)('dashboard in Chromium over a simulated fleet of real agents', () => {
   let dir: string;
@@ -84,9 +48,14 @@ describe.skipIf(tools.skip)('dashboard in Chromium over a simulated fleet of rea
 
   it('a phased deployment made in the UI completes as the devices install, reboot and commit', async () => {
     const { page } = await browser.newPage();
-    await logIn(page, sim);
-    await newGroup(page, 'bergen', 'site=bergen');
-    const id = await newDeployment(page, sim, SIMULATION_RELEASES.good, 'bergen', '2, 50%, 100%');
+    await logInWithToken(page, sim.server.url, sim.adminToken);
+    await createDynamicGroup(page, 'bergen', 'site=bergen');
+    const id = await createDeployment(page, sim.server.url, {
+      release: SIMULATION_RELEASES.good,
+      group: 'bergen',
+      phases: '2, 50%, 100%',
+      maxConcurrent: 10,
+    });
     const live = page.getByTestId('deployment-live');
     await expect
       .poll(() => live.textContent(), { timeout: 120_000, interval: 500 })
@@ -102,9 +71,14 @@ describe.skipIf(tools.skip)('dashboard in Chromium over a simulated fleet of rea
 
   it('a crashing release pauses itself; the page lists the rolled-back devices and their logs', async () => {
     const { page } = await browser.newPage();
-    await logIn(page, sim);
-    await newGroup(page, 'oslo', 'model=gw-200 and site=oslo');
-    await newDeployment(page, sim, SIMULATION_RELEASES.bad, 'oslo', '3, 50%, 100%');
+    await logInWithToken(page, sim.server.url, sim.adminToken);
+    await createDynamicGroup(page, 'oslo', 'model=gw-200 and site=oslo');
+    await createDeployment(page, sim.server.url, {
+      release: SIMULATION_RELEASES.bad,
+      group: 'oslo',
+      phases: '3, 50%, 100%',
+      maxConcurrent: 10,
+    });
     const live = page.getByTestId('deployment-live');
     await expect
       .poll(() => live.textContent(), { timeout: 120_000, interval: 500 })
