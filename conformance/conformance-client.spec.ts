@@ -15,7 +15,8 @@ import { RepositorySimulator, type SimulatorServer, serveSimulator } from '../sr
 
 const PROJECT = fileURLToPath(new URL('..', import.meta.url));
 const WRAPPER = join(PROJECT, 'conformance', 'tuf-conformance-client');
-const COMPILED = join(PROJECT, 'dist', 'conformance', 'tuf-conformance-client.js');
+/** What the wrapper runs: the one-file build of the compiled CLI (`scripts/bundle.mjs`). */
+const COMPILED = join(PROJECT, 'dist', 'conformance', 'tuf-conformance-client.bundle.js');
 
 /** Newest modification time of the TypeScript sources the CLI is compiled from. */
 async function newestSource(): Promise<number> {
@@ -42,13 +43,16 @@ function runCli(args: string[]): Promise<Result> {
   });
 }
 
-function build(): Promise<void> {
+function exec(file: string, args: string[]): Promise<void> {
   return new Promise((resolve) => {
     // Other modules' type errors must not stop the emit of ours; the file check below decides.
-    execFile('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: PROJECT, timeout: 120_000 }, () =>
-      resolve(),
-    );
+    execFile(file, args, { cwd: PROJECT, timeout: 120_000 }, () => resolve());
   });
+}
+
+async function build(): Promise<void> {
+  await exec('npx', ['tsc', '-p', 'tsconfig.build.json']);
+  await exec(process.execPath, [join(PROJECT, 'scripts', 'bundle.mjs')]);
 }
 
 beforeAll(async () => {
@@ -105,6 +109,18 @@ async function setup() {
 describe('conformance client: protocol', () => {
   it('is committed executable', async () => {
     await access(WRAPPER, constants.X_OK);
+  });
+
+  it('runs one file: the wrapper starts the bundle, which imports only Node built-ins', async () => {
+    const wrapper = await readFile(WRAPPER, 'utf8');
+    expect(wrapper).toContain('dist/conformance/tuf-conformance-client.bundle.js');
+    const bundle = await readFile(COMPILED, 'utf8');
+    const specifiers = [
+      ...bundle.matchAll(/^(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"/gm),
+      ...bundle.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g),
+    ].map((m) => m[1] as string);
+    expect(specifiers.length).toBeGreaterThan(0);
+    expect(specifiers.filter((s) => !s.startsWith('node:'))).toEqual([]);
   });
 
   // biome-ignore format: table
