@@ -13,6 +13,11 @@
  * - (b) the 1,000 look-ups: the child with the look-ups minus the same child with none (start,
  *   import and refresh cancel out); its floor is the `floor` client of `client-child.ts`.
  *
+ * (a) is counted twice for our client: with the child as `tsc` emits it, and as one bundled
+ * file (`scripts/bundle.mjs`), the form the conformance client ships in. Children run without
+ * `NODE_EXTRA_CA_CERTS` (`child-env.ts`), which adds 416 M instructions to every Node start-up
+ * on these machines; the `BEFORE` counts were taken with it set.
+ *
  * Kernel work (system calls: socket writes, file creation) is not in these counts, so they
  * complement CPU time rather than replace it. Under callgrind a child runs about 50 times
  * slower, so tuf-js is measured only when asked (`TUFOTA_BENCH_CLIENTS=tufota,floor,tuf-js`).
@@ -34,6 +39,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { describeRemoved, measuredChildEnv } from './child-env.js';
 import { benchLookups, buildRepository, serve } from './client.js';
 import type { ClientJob, ClientRunResult } from './client-child.js';
 
@@ -51,7 +57,7 @@ async function countChild(job: ClientJob, jobFile: string, child: string): Promi
   const { stdout, stderr } = await run(
     'valgrind',
     ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, child, jobFile],
-    { maxBuffer: 16 * 1024 * 1024, timeout: 30 * 60 * 1000 },
+    { env: measuredChildEnv().env, maxBuffer: 16 * 1024 * 1024, timeout: 30 * 60 * 1000 },
   );
   const match = /Collected : (\d+)/.exec(stderr);
   if (match === null) throw new Error(`no callgrind total in: ${stderr.slice(-500)}`);
@@ -94,6 +100,11 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
     .map((c) => c.trim()) as ClientJob['client'][];
   const child =
     process.env.TUFOTA_BENCH_CHILD ?? fileURLToPath(new URL('./client-child.js', import.meta.url));
+  // The one-file build sits beside this build's child; another build's child is counted alone.
+  const bundledChild =
+    process.env.TUFOTA_BENCH_CHILD === undefined
+      ? fileURLToPath(new URL('./client-child.bundle.js', import.meta.url))
+      : undefined;
   const dir = await mkdtemp(path.join(tmpdir(), 'tufota-bench-instructions-'));
   try {
     const repoDir = process.env.TUFOTA_BENCH_REPO ?? path.join(dir, 'repo');
@@ -107,6 +118,8 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
     console.log(
       `counting ${child} under callgrind; repository ${repoDir} served by ${server.kind}`,
     );
+    const removed = describeRemoved(measuredChildEnv().removed);
+    if (removed !== undefined) console.log(removed);
     const cases = (process.env.TUFOTA_BENCH_CASES ?? 'a,b').split(',').map((c) => c.trim());
     const rows: Record<string, unknown>[] = [];
     let n = 0;
@@ -115,6 +128,7 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
       phase: ClientJob['phase'],
       jobLookups: string[],
       freshProcess: boolean,
+      childFile = child,
     ): Promise<Counted> => {
       const workDir = path.join(dir, `run-${n++}`);
       await mkdir(workDir);
@@ -132,7 +146,7 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
             freshProcess,
           },
           path.join(dir, `job-${n}.json`),
-          child,
+          childFile,
         );
       } finally {
         await rm(workDir, { recursive: true, force: true });
@@ -148,6 +162,23 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
           'before: 19387f4': BEFORE[`a:${client}`]?.at19387f4 ?? '',
           '7ffc754': BEFORE[`a:${client}`]?.at7ffc754 ?? '',
         });
+        if (client === 'tufota' && bundledChild !== undefined) {
+          const bundled = await count(client, 'a', lookups.slice(0, 1), true, bundledChild);
+          rows.push({
+            case: '(a) same, one bundled file (as the conformance client ships)',
+            client,
+            'M instructions': millions(bundled.instructions),
+            'before: 19387f4': '',
+            '7ffc754': '',
+          });
+        }
+      }
+      const tufJsA = rows.find((row) => row.client === 'tuf-js')?.['M instructions'];
+      if (typeof tufJsA === 'number') {
+        for (const row of rows) {
+          if (row.client === 'tufota')
+            row['ours/tuf-js'] = +(Number(row['M instructions']) / tufJsA).toFixed(2);
+        }
       }
       for (const client of cases.includes('b') ? clients : []) {
         const base = await count(client, 'b', [], false);

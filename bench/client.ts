@@ -22,7 +22,13 @@
  *
  * Phase (a) is also run as a fresh process timed by the parent from spawn to exit, the shape of
  * one `conformance/tuf-conformance-client` call: Node's start-up and the client's module
- * loading are in that figure, and its floor is a child that starts and exits doing nothing.
+ * loading are in that figure, and its floor is a child that starts and exits doing nothing. It
+ * runs twice: with the child as `tsc` emits it (our client as ~50 modules, as a library consumer
+ * loads it) and as one bundled file (`scripts/bundle.mjs`), the form the conformance client
+ * ships in; tuf-js is loaded as its package ships in both.
+ *
+ * Children run without `NODE_EXTRA_CA_CERTS` (`child-env.ts`): set on these machines, it makes
+ * every Node start-up parse 144 certificates, a constant that is no client's work.
  *
  * Each (phase, client) pair runs `runs` times, alternating which client goes first; the
  * figures are medians (wall time, CPU time of all threads, peak RSS). Peak RSS is
@@ -47,6 +53,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { describeRemoved, measuredChildEnv } from './child-env.js';
 import type { ClientJob, ClientRunResult } from './client-child.js';
 import { createBinnedRepository, listedPath, listedTarget } from './fleet-repository.js';
 
@@ -151,11 +158,19 @@ export async function serve(dir: string): Promise<Served> {
   };
 }
 
-async function runChild(job: ClientJob, jobFile: string): Promise<ClientRunResult> {
+/** The child as `tsc` emits it, and as one file (`scripts/bundle.mjs`). */
+const CHILD = fileURLToPath(new URL('./client-child.js', import.meta.url));
+const BUNDLED_CHILD = fileURLToPath(new URL('./client-child.bundle.js', import.meta.url));
+
+async function runChild(
+  job: ClientJob,
+  jobFile: string,
+  bundled: boolean,
+): Promise<ClientRunResult> {
   await writeFile(jobFile, JSON.stringify(job));
-  const child = fileURLToPath(new URL('./client-child.js', import.meta.url));
   const spawned = performance.now();
-  const { stdout } = await run(process.execPath, [child, jobFile], {
+  const { stdout } = await run(process.execPath, [bundled ? BUNDLED_CHILD : CHILD, jobFile], {
+    env: measuredChildEnv().env,
     maxBuffer: 1024 * 1024,
     timeout: 10 * 60 * 1000,
   });
@@ -193,6 +208,8 @@ interface Phase {
   phase: ClientJob['phase'];
   concurrency: number;
   freshProcess: boolean;
+  /** Run the one-file build of the child (`scripts/bundle.mjs`). */
+  bundled?: boolean;
   label: string;
   /** Largest ratio ours/tuf-js (wall time) that meets the goal, if the goal is against tuf-js. */
   goal?: number;
@@ -204,6 +221,7 @@ interface Phase {
  * Our CPU ms per phase in the last run before this branch's issue-12 work (19387f4, median of
  * 3, load 10-15; `bench/profiles.md`), printed beside each new figure. CPU time still moves by
  * ±15% between runs here: `npm run bench -- client-instructions` gives the repeatable counts.
+ * These children still had `NODE_EXTRA_CA_CERTS` set: about 50 ms more in the fresh-process row.
  */
 const CPU_MS_BEFORE: Record<string, number> = { a: 327, ap: 436, b: 2735, c: 1604, c4: 1281 };
 
@@ -222,6 +240,15 @@ const PHASES: readonly Phase[] = [
     concurrency: 1,
     freshProcess: true,
     label: '(a) same, fresh process: spawn to exit',
+    goal: GOAL_A,
+  },
+  {
+    key: 'ab',
+    phase: 'a',
+    concurrency: 1,
+    freshProcess: true,
+    bundled: true,
+    label: '(a) same, fresh process, one bundled file (as the conformance client ships)',
     goal: GOAL_A,
   },
   {
@@ -277,7 +304,7 @@ export async function benchClient(
     try {
       let n = 0;
       for (let r = 0; r < runs; r++) {
-        for (const { key: phaseKey, phase, concurrency, freshProcess } of PHASES) {
+        for (const { key: phaseKey, phase, concurrency, freshProcess, bundled } of PHASES) {
           const order: ClientJob['client'][] =
             r % 2 === 0 ? ['tufota', 'tuf-js'] : ['tuf-js', 'tufota'];
           if (phase !== 'a' || freshProcess) order.push('floor');
@@ -298,6 +325,7 @@ export async function benchClient(
                 freshProcess,
               },
               path.join(dir, `job-${n}.json`),
+              bundled === true,
             );
             const expected = phase === 'a' ? 1 : phase === 'b' ? LOOKUPS : DOWNLOADS;
             if (result.found !== expected) {
@@ -312,6 +340,8 @@ export async function benchClient(
     } finally {
       await server.close();
     }
+    const removed = describeRemoved(measuredChildEnv().removed);
+    if (removed !== undefined) console.log(removed);
     console.log(
       'python-tuf is not installable here (Debian 12 has no python3-tuf; PyPI is unreachable), ' +
         "so issue 12's goals against python-tuf are translated with the issue's own ratios " +
