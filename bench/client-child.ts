@@ -21,11 +21,13 @@ import { peakRssMiB } from './peak-rss.js';
 /** What the parent asks one child to do. */
 export interface ClientJob {
   /**
-   * `floor`: phase (c) only, the work any client must do per target here, without TUF: one
-   * GET on a keep-alive socket, sha256 and sha512 over the bytes, a write into a temporary
-   * file, fsync, rename, fsync of the directory. It shows how much of (c) is left to gain.
+   * `floor`: the work any client must do here, without TUF's structure, in each phase: (a)
+   * {@link floorRefresh}; (b) the per-bin work of {@link floorDriver}; (c) one GET, sha256 and
+   * sha512 over the bytes, a write into a temporary file, fsync, rename, fsync of the directory
+   * per target. It shows how much of a phase is left to gain. `start` (phase (a), fresh
+   * process only): start Node and this harness, and exit.
    */
-  client: 'tufota' | 'tuf-js' | 'floor';
+  client: 'tufota' | 'tuf-js' | 'floor' | 'start';
   /** `a`: cold refresh + one look-up; `b`: the look-ups; `c`: the downloads. */
   phase: 'a' | 'b' | 'c';
   /** An empty directory for this run's metadata cache and targets. */
@@ -226,6 +228,149 @@ async function floorDriver(job: ClientJob, metadataDir: string, targetDir: strin
   } satisfies ClientDriver;
 }
 
+/** A parsed metadata file of the bench repository, as the floor reads it. */
+interface FloorDocument {
+  signed: Record<string, unknown> & {
+    version: number;
+    meta?: Record<string, { version: number; length?: number; hashes?: { sha256?: string } }>;
+    roles?: Record<string, { keyids: string[] }>;
+    keys?: Record<string, { keyval: { public: string } }>;
+    delegations?: {
+      keys: Record<string, { keyval: { public: string } }>;
+      succinct_roles: { bit_length: number; name_prefix: string };
+    };
+    targets?: Record<string, unknown>;
+  };
+  signatures: { keyid: string; sig: string }[];
+}
+
+/**
+ * The floor of (a): the work any client must do for a cold refresh and one look-up in this
+ * repository, and nothing else. Five GETs on one keep-alive socket (the next root, which is
+ * absent, then timestamp, snapshot, targets and the target's hash bin); for each file the
+ * length and sha256 its parent lists, one `JSON.parse`, one ed25519 verification over the
+ * signed bytes (found in the file: the repository writes compact key-sorted JSON), and a cache
+ * write: temporary file and rename, made durable (fsync of the file and the directory) for
+ * root, timestamp and snapshot, the trust anchor and rollback floors a device must not lose in
+ * a power cut, as `FsMetadataStore` does (python-tuf and tuf-js do not fsync; the durable
+ * writes cost about 6 ms here). The trusted root is checked against itself, as python-tuf
+ * does. No expiry, version or format checks, no models: no TUF client that keeps its trust
+ * state durable can do less, so a fresh process doing this bounds what a Node client can reach.
+ */
+async function floorRefresh(job: ClientJob, metadataDir: string): Promise<unknown> {
+  const [{ createHash, createPublicKey, verify }, http, fs] = await Promise.all([
+    import('node:crypto'),
+    import('node:http'),
+    import('node:fs'),
+  ]);
+  const { writeFileSync, renameSync, mkdirSync, openSync, fsyncSync, closeSync } = fs;
+  const fsync = (file: string, flags: string) => {
+    const fd = openSync(file, flags);
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  };
+  mkdirSync(metadataDir, { recursive: true });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const get = async (url: string): Promise<Buffer | undefined> => {
+    const response = await new Promise<import('node:http').IncomingMessage>((resolve, reject) =>
+      http.get(url, { agent }, resolve).on('error', reject),
+    );
+    const chunks: Buffer[] = [];
+    for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+    if (response.statusCode === 404) return undefined;
+    if (response.statusCode !== 200) throw new Error(`${url}: HTTP ${response.statusCode}`);
+    return Buffer.concat(chunks);
+  };
+  const publicKey = (hex: string) =>
+    createPublicKey({
+      key: Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), Buffer.from(hex, 'hex')]),
+      format: 'der',
+      type: 'spki',
+    });
+  /** Parse, check one signature by `keyHex`, cache as `name`. */
+  const accept = (bytes: Buffer, name: string, keyOf: (d: FloorDocument) => string) => {
+    const text = bytes.toString('latin1');
+    const document = JSON.parse(text) as FloorDocument;
+    const signature = document.signatures[0];
+    const start = text.indexOf('"signed":') + '"signed":'.length;
+    if (signature === undefined || !text.endsWith('}')) throw new Error(`${name}: shape`);
+    const signed = bytes.subarray(start, bytes.byteLength - 1);
+    const key = publicKey(keyOf(document));
+    if (!verify(null, signed, key, Buffer.from(signature.sig, 'hex'))) {
+      throw new Error(`${name}: bad signature`);
+    }
+    const file = path.join(metadataDir, `${name}.json`);
+    writeFileSync(`${file}.tmp`, bytes);
+    const durable = name === 'root' || name === 'timestamp' || name === 'snapshot';
+    if (durable) fsync(`${file}.tmp`, 'r+');
+    renameSync(`${file}.tmp`, file);
+    if (durable) fsync(metadataDir, 'r');
+    return document;
+  };
+  const checked = (
+    bytes: Buffer | undefined,
+    expected: { length?: number; hashes?: { sha256?: string } } | undefined,
+    name: string,
+  ) => {
+    if (bytes === undefined || expected === undefined) throw new Error(`${name}: missing`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (bytes.byteLength !== expected.length || sha256 !== expected.hashes?.sha256) {
+      throw new Error(`${name}: length or hash mismatch`);
+    }
+    return bytes;
+  };
+  const roleKey = (root: FloorDocument, role: string) => {
+    const keyid = root.signed.roles?.[role]?.keyids[0] ?? '';
+    return root.signed.keys?.[keyid]?.keyval.public ?? '';
+  };
+  try {
+    const rootBytes = await readFile(job.rootPath);
+    const root = accept(rootBytes, 'root', (d) => roleKey(d, 'root'));
+    const base = job.metadataBaseUrl;
+    if ((await get(`${base}${root.signed.version + 1}.root.json`)) !== undefined) {
+      throw new Error('the floor expects no newer root');
+    }
+    const timestampBytes = await get(`${base}timestamp.json`);
+    if (timestampBytes === undefined) throw new Error('timestamp: missing');
+    const timestamp = accept(timestampBytes, 'timestamp', () => roleKey(root, 'timestamp'));
+    const snapshotMeta = timestamp.signed.meta?.['snapshot.json'];
+    const snapshotBytes = await get(`${base}${snapshotMeta?.version}.snapshot.json`);
+    const snapshot = accept(checked(snapshotBytes, snapshotMeta, 'snapshot'), 'snapshot', () =>
+      roleKey(root, 'snapshot'),
+    );
+    const targetsMeta = snapshot.signed.meta?.['targets.json'];
+    const targetsBytes = await get(`${base}${targetsMeta?.version}.targets.json`);
+    const targets = accept(
+      targetsMeta?.hashes === undefined
+        ? (targetsBytes as Buffer)
+        : checked(targetsBytes, targetsMeta, 'targets'),
+      'targets',
+      () => roleKey(root, 'targets'),
+    );
+    const delegations = targets.signed.delegations;
+    if (delegations === undefined) throw new Error('no succinct bins');
+    const { bit_length: bits, name_prefix: prefix } = delegations.succinct_roles;
+    const targetPath = job.lookups[0] as string;
+    const index =
+      createHash('sha256').update(targetPath, 'utf8').digest().readUInt32BE(0) >>> (32 - bits);
+    const bin = `${prefix}-${index.toString(16).padStart(Math.ceil(bits / 4), '0')}`;
+    const binMeta = snapshot.signed.meta?.[`${bin}.json`];
+    const binBytes = await get(`${base}${binMeta?.version}.${bin}.json`);
+    const binDocument = accept(
+      binMeta?.hashes === undefined ? (binBytes as Buffer) : checked(binBytes, binMeta, bin),
+      bin,
+      (d) => delegations.keys[d.signatures[0]?.keyid ?? '']?.keyval.public ?? '',
+    );
+    const listed = binDocument.signed.targets ?? {};
+    return Object.hasOwn(listed, targetPath) ? listed[targetPath] : undefined;
+  } finally {
+    agent.destroy();
+  }
+}
+
 /** Run `job` and return its figures. */
 export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
   const metadataDir = path.join(job.workDir, 'metadata');
@@ -236,11 +381,17 @@ export async function runClientJob(job: ClientJob): Promise<ClientRunResult> {
   let found = 0;
   let ms: number;
   let cpu: NodeJS.CpuUsage;
-  if (job.phase === 'a' && job.client === 'floor') {
-    // The floor of a fresh-process (a): start Node and this harness, do nothing, exit.
+  if (job.phase === 'a' && job.client === 'start') {
+    // Start Node and this harness, do nothing, exit: what every fresh Node process costs.
     found = 1;
     ms = 0;
     cpu = { user: 0, system: 0 };
+  } else if (job.phase === 'a' && job.client === 'floor') {
+    const cpuStart = process.cpuUsage();
+    const start = performance.now();
+    if ((await floorRefresh(job, metadataDir)) !== undefined) found++;
+    ms = performance.now() - start;
+    cpu = process.cpuUsage(cpuStart);
   } else if (job.phase === 'a') {
     const cpuStart = process.cpuUsage();
     const start = performance.now();

@@ -8,8 +8,9 @@
  * jobs as the time benchmark) runs under callgrind while this process serves the repository,
  * so the server's work is not counted:
  *
- * - (a) fresh process: the whole child from exec to exit, as one conformance-client call; its
- *   floor is the child that starts and exits doing nothing;
+ * - (a) fresh process: the whole child from exec to exit, as one conformance-client call; beside
+ *   it the `floor` (the minimal work any client must do for it, `floorRefresh`) and `start`
+ *   (the child that starts and exits doing nothing);
  * - (b) the 1,000 look-ups: the child with the look-ups minus the same child with none (start,
  *   import and refresh cancel out); its floor is the `floor` client of `client-child.ts`.
  *
@@ -73,7 +74,7 @@ async function countChild(job: ClientJob, jobFile: string, child: string): Promi
  */
 const BEFORE: Record<string, { at7ffc754?: number; at19387f4: number }> = {
   'a:tufota': { at7ffc754: 1305, at19387f4: 1106 },
-  'a:floor': { at19387f4: 546 },
+  'a:start': { at19387f4: 546 },
   'a:tuf-js': { at19387f4: 2476 },
   'b:tufota': { at7ffc754: 6836, at19387f4: 5400 },
   'b:floor': { at19387f4: 4201 },
@@ -157,7 +158,7 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
         const a = await count(client, 'a', lookups.slice(0, 1), true);
         rows.push({
           case: '(a) fresh process, exec to exit',
-          client: client === 'floor' ? 'floor (start and exit)' : client,
+          client: client === 'floor' ? 'floor (minimal refresh + look-up)' : client,
           'M instructions': millions(a.instructions),
           'before: 19387f4': BEFORE[`a:${client}`]?.at19387f4 ?? '',
           '7ffc754': BEFORE[`a:${client}`]?.at7ffc754 ?? '',
@@ -172,6 +173,16 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
             '7ffc754': '',
           });
         }
+      }
+      if (cases.includes('a')) {
+        const started = await count('start', 'a', lookups.slice(0, 1), true);
+        rows.push({
+          case: '(a) fresh process, exec to exit',
+          client: 'start (Node and the harness, then exit)',
+          'M instructions': millions(started.instructions),
+          'before: 19387f4': BEFORE['a:start']?.at19387f4 ?? '',
+          '7ffc754': '',
+        });
       }
       const tufJsA = rows.find((row) => row.client === 'tuf-js')?.['M instructions'];
       if (typeof tufJsA === 'number') {
