@@ -43,6 +43,7 @@ import { promisify } from 'node:util';
 import { describeRemoved, measuredChildEnv } from './child-env.js';
 import { benchLookups, buildRepository, serve } from './client.js';
 import type { ClientJob, ClientRunResult } from './client-child.js';
+import { findPythonTuf, type PythonTuf } from './python-tuf.js';
 
 const run = promisify(execFile);
 
@@ -53,12 +54,21 @@ interface Counted {
 }
 
 /** Run `job` in a child under callgrind and return the instructions it executed. */
-async function countChild(job: ClientJob, jobFile: string, child: string): Promise<Counted> {
+async function countChild(
+  job: Omit<ClientJob, 'client'> & { client: ClientJob['client'] | 'python-tuf' },
+  jobFile: string,
+  child: string,
+  python?: PythonTuf,
+): Promise<Counted> {
   await writeFile(jobFile, JSON.stringify(job));
+  const [command, env] =
+    python === undefined
+      ? [[process.execPath, child], measuredChildEnv().env]
+      : [[python.python, python.child], { ...measuredChildEnv().env, ...python.env }];
   const { stdout, stderr } = await run(
     'valgrind',
-    ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, child, jobFile],
-    { env: measuredChildEnv().env, maxBuffer: 16 * 1024 * 1024, timeout: 30 * 60 * 1000 },
+    ['--tool=callgrind', '--callgrind-out-file=/dev/null', ...command, jobFile],
+    { env, maxBuffer: 16 * 1024 * 1024, timeout: 30 * 60 * 1000 },
   );
   const match = /Collected : (\d+)/.exec(stderr);
   if (match === null) throw new Error(`no callgrind total in: ${stderr.slice(-500)}`);
@@ -125,11 +135,12 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
     const rows: Record<string, unknown>[] = [];
     let n = 0;
     const count = async (
-      client: ClientJob['client'],
+      client: ClientJob['client'] | 'python-tuf',
       phase: ClientJob['phase'],
       jobLookups: string[],
       freshProcess: boolean,
       childFile = child,
+      python?: PythonTuf,
     ): Promise<Counted> => {
       const workDir = path.join(dir, `run-${n++}`);
       await mkdir(workDir);
@@ -148,6 +159,7 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
           },
           path.join(dir, `job-${n}.json`),
           childFile,
+          python,
         );
       } finally {
         await rm(workDir, { recursive: true, force: true });
@@ -184,11 +196,25 @@ export async function benchClientInstructions(): Promise<Record<string, unknown>
           '7ffc754': '',
         });
       }
-      const tufJsA = rows.find((row) => row.client === 'tuf-js')?.['M instructions'];
-      if (typeof tufJsA === 'number') {
+      // python-tuf's (a) when it can run here (`python-tuf.ts`): issue 12's goals are against it.
+      const python = cases.includes('a') ? findPythonTuf() : undefined;
+      if (python !== undefined) {
+        const counted = await count('python-tuf', 'a', lookups.slice(0, 1), true, child, python);
+        rows.push({
+          case: '(a) fresh process, exec to exit',
+          client: `python-tuf (${python.version})`,
+          'M instructions': millions(counted.instructions),
+          'before: 19387f4': '',
+          '7ffc754': '',
+        });
+      }
+      for (const peer of ['tuf-js', 'python-tuf']) {
+        const peerA = rows.find((row) => String(row.client).startsWith(peer))?.['M instructions'];
+        if (typeof peerA !== 'number') continue;
         for (const row of rows) {
-          if (row.client === 'tufota')
-            row['ours/tuf-js'] = +(Number(row['M instructions']) / tufJsA).toFixed(2);
+          if (row.client === 'tufota' || String(row.client).startsWith('floor')) {
+            row[`/${peer}`] = +(Number(row['M instructions']) / peerA).toFixed(2);
+          }
         }
       }
       for (const client of cases.includes('b') ? clients : []) {
