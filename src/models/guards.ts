@@ -239,6 +239,23 @@ export function expectHashes(value: unknown, path: JsonPath): Record<string, str
   return value as Record<string, string>;
 }
 
+/**
+ * True for a valid hashes map (what {@link expectHashes} accepts), without building an error:
+ * the one-pass readers of common entry shapes use it and fall back to the field-by-field
+ * reader, which names what is wrong.
+ */
+export function isHashes(value: unknown): value is Record<string, string> {
+  if (!isObject(value)) return false;
+  let count = 0;
+  for (const algorithm in value) {
+    if (!Object.hasOwn(value, algorithm)) return false;
+    const digest = value[algorithm];
+    if (typeof digest !== 'string' || !isHex(digest)) return false;
+    count++;
+  }
+  return count > 0;
+}
+
 /** True for a non-empty string of hex digits (either case); a char loop, no regex. */
 export function isHex(text: string): boolean {
   const length = text.length;

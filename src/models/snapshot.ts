@@ -36,10 +36,12 @@ export class Snapshot extends Signed {
     const meta: Record<string, MetaFile> = {};
     for (const name in metaJson) {
       if (!Object.hasOwn(metaJson, name)) continue;
+      const entry = metaJson[name];
       setOwn(
         meta,
         name,
-        MetaFile.fromJSON(metaJson[name], () => fieldPath(`${path}.meta`, name)),
+        MetaFile.fromCommonJSON(entry) ??
+          MetaFile.fromJSON(entry, () => fieldPath(`${path}.meta`, name)),
       );
     }
     return new Snapshot({ ...common, meta, unrecognized: reader.rest() });

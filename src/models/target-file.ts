@@ -11,7 +11,7 @@ import { FormatError } from '../errors.js';
 import {
   expectHashes,
   FieldReader,
-  isHex,
+  isHashes,
   isObject,
   type JsonPath,
   type Unrecognized,
@@ -171,17 +171,6 @@ export class TargetFile {
 
 /** True when `record` has at least one own enumerable key (without allocating a key array). */
 /** What `expectHashes` accepts, as a test: at least one own entry, each a hex digest. */
-function isHashes(value: unknown): value is Record<string, string> {
-  if (!isObject(value)) return false;
-  let count = 0;
-  for (const algorithm in value) {
-    if (!Object.hasOwn(value, algorithm)) return false;
-    const digest = value[algorithm];
-    if (typeof digest !== 'string' || !isHex(digest)) return false;
-    count++;
-  }
-  return count > 0;
-}
 
 function hasOwnKey(record: object): boolean {
   for (const key in record) if (Object.hasOwn(record, key)) return true;
