@@ -43,7 +43,7 @@ import { promisify } from 'node:util';
 import { describeRemoved, measuredChildEnv } from './child-env.js';
 import { benchLookups, buildRepository, serve } from './client.js';
 import type { ClientJob, ClientRunResult } from './client-child.js';
-import { findPythonTuf, type PythonTuf } from './python-tuf.js';
+import { findPythonTuf, type PythonTuf, pythonTufCommand } from './python-tuf.js';
 
 const run = promisify(execFile);
 
@@ -61,13 +61,13 @@ async function countChild(
   python?: PythonTuf,
 ): Promise<Counted> {
   await writeFile(jobFile, JSON.stringify(job));
-  const [command, env] =
+  const { command, args, env } =
     python === undefined
-      ? [[process.execPath, child], measuredChildEnv().env]
-      : [[python.python, python.child], { ...measuredChildEnv().env, ...python.env }];
+      ? { command: process.execPath, args: [child, jobFile], env: measuredChildEnv().env }
+      : pythonTufCommand(python, jobFile, measuredChildEnv().env);
   const { stdout, stderr } = await run(
     'valgrind',
-    ['--tool=callgrind', '--callgrind-out-file=/dev/null', ...command, jobFile],
+    ['--tool=callgrind', '--callgrind-out-file=/dev/null', command, ...args],
     { env, maxBuffer: 16 * 1024 * 1024, timeout: 30 * 60 * 1000 },
   );
   const match = /Collected : (\d+)/.exec(stderr);

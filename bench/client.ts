@@ -66,7 +66,7 @@ import { describeRemoved, measuredChildEnv } from './child-env.js';
 import type { ClientJob, ClientRunResult } from './client-child.js';
 import { createBinnedRepository, listedPath, listedTarget } from './fleet-repository.js';
 import { findNginx, startNginx } from './nginx.js';
-import { findPythonTuf, type PythonTuf } from './python-tuf.js';
+import { findPythonTuf, type PythonTuf, pythonTufCommand } from './python-tuf.js';
 
 const TARGETS = 100_000;
 const DOWNLOADS = 100;
@@ -192,12 +192,16 @@ async function runChild(
   python: PythonTuf | undefined,
 ): Promise<ClientRunResult> {
   await writeFile(jobFile, JSON.stringify(job));
-  const isPython = job.client === 'python-tuf';
-  if (isPython && python === undefined) throw new Error('python-tuf is not available');
-  const [command, args, env] =
-    isPython && python !== undefined
-      ? [python.python, [python.child, jobFile], { ...measuredChildEnv().env, ...python.env }]
-      : [process.execPath, [bundled ? BUNDLED_CHILD : CHILD, jobFile], measuredChildEnv().env];
+  let child = {
+    command: process.execPath,
+    args: [bundled ? BUNDLED_CHILD : CHILD, jobFile],
+    env: measuredChildEnv().env,
+  };
+  if (job.client === 'python-tuf') {
+    if (python === undefined) throw new Error('python-tuf is not available');
+    child = pythonTufCommand(python, jobFile, child.env);
+  }
+  const { command, args, env } = child;
   const spawned = performance.now();
   const { stdout } = await run(command, args, {
     env,

@@ -10,6 +10,7 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** A python-tuf the bench can run. */
@@ -25,10 +26,19 @@ export interface PythonTuf {
 
 /** The child script, found from the build output (`dist/bench/`) or the sources (`bench/`). */
 function childScript(): string {
-  const fromDist = new URL('../../bench/python-tuf-child.py', import.meta.url);
-  const fromSource = new URL('./python-tuf-child.py', import.meta.url);
-  const probe = spawnSync('test', ['-f', fileURLToPath(fromDist)]);
-  return fileURLToPath(probe.status === 0 ? fromDist : fromSource);
+  const fromDist = fileURLToPath(new URL('../../bench/python-tuf-child.py', import.meta.url));
+  return existsSync(fromDist)
+    ? fromDist
+    : fileURLToPath(new URL('./python-tuf-child.py', import.meta.url));
+}
+
+/** The command line that runs `python.child` on `jobFile`, and its environment over `base`. */
+export function pythonTufCommand(
+  python: PythonTuf,
+  jobFile: string,
+  base: NodeJS.ProcessEnv,
+): { command: string; args: string[]; env: NodeJS.ProcessEnv } {
+  return { command: python.python, args: [python.child, jobFile], env: { ...base, ...python.env } };
 }
 
 /** python-tuf if `python -c "import tuf.ngclient"` works, else undefined. */

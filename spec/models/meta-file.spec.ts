@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../src/errors.js';
 import { MetaFile } from '../../src/models/meta-file.js';
+import { anyValue, hexDigest } from './entry-arbitraries.js';
 
 /** The spec's rule for one `meta` entry, written independently of the model's readers. */
 function isValidEntry(value: unknown): boolean {
@@ -19,16 +20,6 @@ function isValidEntry(value: unknown): boolean {
   return digests.every((d) => typeof d === 'string' && /^[0-9a-fA-F]+$/.test(d));
 }
 
-const hexDigest = fc.stringMatching(/^[0-9a-f]{1,64}$/);
-const anyValue = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.integer({ min: -3, max: 3 }),
-  fc.double(),
-  fc.string({ maxLength: 4 }),
-  fc.constant([]),
-  fc.constant({}),
-);
 const entry = fc.record(
   {
     version: fc.oneof(fc.integer({ min: 1, max: 9 }), anyValue, fc.constant(2 ** 53)),

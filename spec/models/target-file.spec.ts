@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../src/errors.js';
 import { TargetFile } from '../../src/models/target-file.js';
+import { anyValue, hexDigest } from './entry-arbitraries.js';
 
 /** The spec's rule for one `targets` entry, written independently of the model's readers. */
 function isValidEntry(value: unknown): boolean {
@@ -17,16 +18,6 @@ function isValidEntry(value: unknown): boolean {
   return typeof custom === 'object' && custom !== null && !Array.isArray(custom);
 }
 
-const hexDigest = fc.stringMatching(/^[0-9a-f]{1,64}$/);
-const anyValue = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.integer({ min: -3, max: 3 }),
-  fc.double(),
-  fc.string({ maxLength: 4 }),
-  fc.constant([]),
-  fc.constant({}),
-);
 const entry = fc.record(
   {
     length: fc.oneof(fc.nat(), anyValue, fc.constant(2 ** 53)),

@@ -190,8 +190,13 @@ export function expectString(value: unknown, path: string): string {
   return value;
 }
 
+/** True for a safe integer of at least `min`: what {@link expectInteger} accepts. */
+export function isInteger(value: unknown, min = 0): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+}
+
 export function expectInteger(value: unknown, path: JsonPath, min = 0): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+  if (!isInteger(value, min)) {
     const at = resolvePath(path);
     throw new FormatError(`${at} must be an integer >= ${min}, got ${describe(value)}`, {
       path: at,

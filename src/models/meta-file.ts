@@ -13,6 +13,7 @@ import {
   expectHashes,
   FieldReader,
   isHashes,
+  isInteger,
   isObject,
   type JsonPath,
   type Unrecognized,
@@ -53,20 +54,13 @@ export class MetaFile {
       else return undefined;
     }
     if (
-      typeof version !== 'number' ||
-      !Number.isSafeInteger(version) ||
-      version < 1 ||
-      (length !== undefined &&
-        (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0)) ||
+      !isInteger(version, 1) ||
+      (length !== undefined && !isInteger(length, 0)) ||
       (hashes !== undefined && !isHashes(hashes))
     ) {
       return undefined;
     }
-    return new MetaFile(
-      version,
-      length as number | undefined,
-      hashes as Record<string, string> | undefined,
-    );
+    return new MetaFile(version, length, hashes);
   }
 
   static #read(value: unknown, path: JsonPath): MetaFile {

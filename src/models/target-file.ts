@@ -12,6 +12,7 @@ import {
   expectHashes,
   FieldReader,
   isHashes,
+  isInteger,
   isObject,
   type JsonPath,
   type Unrecognized,
@@ -87,13 +88,7 @@ export class TargetFile {
       else if (key === 'custom') custom = value[key];
       else return undefined;
     }
-    if (
-      typeof length !== 'number' ||
-      !Number.isSafeInteger(length) ||
-      length < 0 ||
-      !isHashes(hashes) ||
-      (custom !== undefined && !isObject(custom))
-    ) {
+    if (!isInteger(length, 0) || !isHashes(hashes) || (custom !== undefined && !isObject(custom))) {
       return undefined;
     }
     return new TargetFile(targetPath, length, hashes, custom as Record<string, unknown>);
@@ -165,7 +160,7 @@ export class TargetFile {
   /** `custom.releaseCounter` when it is a non-negative integer (Uptane's anti-rollback counter). */
   get releaseCounter(): number | undefined {
     const c = this.custom?.releaseCounter;
-    return typeof c === 'number' && Number.isSafeInteger(c) && c >= 0 ? c : undefined;
+    return isInteger(c, 0) ? c : undefined;
   }
 }
 
